@@ -1,0 +1,253 @@
+"""The catalogue of what blocks: loaded from ``blocking.toml`` plus user extensions.
+
+One object, :class:`Catalog`, answers every question the scanner and the runtime gate ask:
+is this symbol blocking, what category and cost, what type does this call return, is this
+call an offload, which framework hooks run on the loop.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable, Mapping
+
+from loopwarden.catalog.categories import CATEGORIES, COSTS
+
+__all__ = ["Sink", "Offload", "Hook", "Catalog", "CatalogError", "load_catalog", "default_catalog"]
+
+
+class CatalogError(ValueError):
+    """A catalogue table (built-in or from the user's config) is malformed."""
+
+
+@dataclass(frozen=True)
+class Sink:
+    symbol: str
+    category: str
+    operation: str
+    cost: str
+    lazy: bool = False
+    duck: bool = False
+    yields: str | None = None
+
+
+@dataclass(frozen=True)
+class Offload:
+    name: str | None  # dotted symbol, or None when matched by method name
+    method: str | None
+    callable_arg: int
+
+
+@dataclass(frozen=True)
+class Hook:
+    framework: str
+    base: str | None = None
+    methods: tuple[tuple[str, str], ...] = ()
+    decorator: str | None = None
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    regex: re.Pattern[str]
+    excludes: tuple[re.Pattern[str], ...]
+    category: str
+    cost: str
+
+
+@dataclass
+class Catalog:
+    sinks: dict[str, Sink] = field(default_factory=dict)
+    patterns: list[_Pattern] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)
+    returns: dict[str, str] = field(default_factory=dict)
+    classes: set[str] = field(default_factory=set)
+    offloads: list[Offload] = field(default_factory=list)
+    hooks: list[Hook] = field(default_factory=list)
+    duck_methods: dict[str, Sink] = field(default_factory=dict)
+
+    # -- questions -------------------------------------------------------------------------
+    def canonical(self, symbol: str) -> str:
+        """Rewrite a known alias prefix (``posixpath.exists`` -> ``os.path.exists``)."""
+        if symbol in self.aliases:
+            return self.aliases[symbol]
+        head, dot, tail = symbol.rpartition(".")
+        while head:
+            if head in self.aliases:
+                return f"{self.aliases[head]}.{symbol[len(head) + 1:]}"
+            head, dot, _ = head.rpartition(".")
+        return symbol
+
+    def sink(self, symbol: str) -> Sink | None:
+        found = self.sinks.get(symbol)
+        if found is not None:
+            return found
+        for pattern in self.patterns:
+            if pattern.regex.match(symbol) and not any(x.match(symbol) for x in pattern.excludes):
+                operation = symbol.rpartition(".")[2]
+                return Sink(symbol, pattern.category, operation, pattern.cost)
+        return None
+
+    def duck_sink(self, method: str) -> Sink | None:
+        return self.duck_methods.get(method)
+
+    def offload_by_name(self, symbol: str) -> Offload | None:
+        for offload in self.offloads:
+            if offload.name == symbol:
+                return offload
+        return None
+
+    def offload_by_method(self, method: str) -> Offload | None:
+        for offload in self.offloads:
+            if offload.method == method:
+                return offload
+        return None
+
+    # -- building --------------------------------------------------------------------------
+    def extend(self, table: Mapping[str, Any], origin: str) -> None:
+        """Merge one catalogue table (the built-in TOML or ``[tool.loopwarden.catalog]``)."""
+        known = {"group", "pattern", "types", "offload", "hook"}
+        unknown = set(table) - known
+        if unknown:
+            raise CatalogError(f"{origin}: unknown catalogue key(s) {sorted(unknown)}; expected {sorted(known)}")
+        types = table.get("types", {})
+        self.aliases.update(_str_map(types.get("aliases", {}), f"{origin}: types.aliases"))
+        self.returns.update(_str_map(types.get("returns", {}), f"{origin}: types.returns"))
+        self.classes.update(_str_list(types.get("classes", []), f"{origin}: types.classes"))
+        for i, group in enumerate(_table_list(table.get("group", []), f"{origin}: group")):
+            for sink in _group_sinks(group, f"{origin}: group[{i}]"):
+                self.sinks[sink.symbol] = sink
+                if sink.duck:
+                    self.duck_methods[sink.operation] = sink
+        for i, pattern in enumerate(_table_list(table.get("pattern", []), f"{origin}: pattern")):
+            self.patterns.append(_parse_pattern(pattern, f"{origin}: pattern[{i}]"))
+        for i, offload in enumerate(_table_list(table.get("offload", []), f"{origin}: offload")):
+            self.offloads.append(_parse_offload(offload, f"{origin}: offload[{i}]"))
+        for i, hook in enumerate(_table_list(table.get("hook", []), f"{origin}: hook")):
+            self.hooks.append(_parse_hook(hook, f"{origin}: hook[{i}]"))
+
+
+def _str_map(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise CatalogError(f"{where}: expected a table of strings")
+    return dict(value)
+
+
+def _str_list(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise CatalogError(f"{where}: expected a list of strings")
+    return list(value)
+
+
+def _table_list(value: Any, where: str) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise CatalogError(f"{where}: expected an array of tables ([[...]])")
+    return value
+
+
+def _check_category(category: Any, where: str) -> str:
+    if category not in CATEGORIES:
+        raise CatalogError(f"{where}: unknown category {category!r}; known: {', '.join(CATEGORIES)}")
+    return category
+
+
+def _check_cost(cost: Any, where: str) -> str:
+    if cost not in COSTS:
+        raise CatalogError(f"{where}: unknown cost {cost!r}; expected one of {', '.join(COSTS)}")
+    return cost
+
+
+def _group_sinks(group: dict[str, Any], where: str) -> Iterable[Sink]:
+    category = _check_category(group.get("category"), where)
+    cost = _check_cost(group.get("cost", CATEGORIES[category].cost), where)
+    prefix = group.get("prefix")
+    symbols = group.get("symbols")
+    if not isinstance(symbols, list) or not symbols:
+        raise CatalogError(f"{where}: 'symbols' must be a non-empty list")
+    for entry in symbols:
+        if isinstance(entry, str):
+            entry = {"name": entry}
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise CatalogError(f"{where}: each symbol is a name or a table with a 'name'")
+        name = f"{prefix}.{entry['name']}" if prefix else entry["name"]
+        yield Sink(
+            symbol=name,
+            category=category,
+            operation=entry.get("operation", name.rpartition(".")[2]),
+            cost=_check_cost(entry.get("cost", cost), where),
+            lazy=bool(entry.get("lazy", group.get("lazy", False))),
+            duck=bool(entry.get("duck", group.get("duck", False))),
+            yields=entry.get("yields"),
+        )
+
+
+def _glob_regex(glob: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(glob))
+
+
+def _parse_pattern(pattern: dict[str, Any], where: str) -> _Pattern:
+    match = pattern.get("match")
+    if not isinstance(match, str):
+        raise CatalogError(f"{where}: 'match' must be a glob string")
+    category = _check_category(pattern.get("category"), where)
+    excludes = _str_list(pattern.get("exclude", []), f"{where}.exclude")
+    return _Pattern(
+        _glob_regex(match),
+        tuple(_glob_regex(x) for x in excludes),
+        category,
+        _check_cost(pattern.get("cost", CATEGORIES[category].cost), where),
+    )
+
+
+def _parse_offload(offload: dict[str, Any], where: str) -> Offload:
+    name, method = offload.get("name"), offload.get("method")
+    if (name is None) == (method is None) or not isinstance(name or method, str):
+        raise CatalogError(f"{where}: give exactly one of 'name' (dotted symbol) or 'method'")
+    index = offload.get("callable_arg", 0)
+    if not isinstance(index, int) or index < 0:
+        raise CatalogError(f"{where}: 'callable_arg' must be a non-negative integer")
+    return Offload(name, method, index)
+
+
+def _parse_hook(hook: dict[str, Any], where: str) -> Hook:
+    base, decorator = hook.get("base"), hook.get("decorator")
+    if (base is None) == (decorator is None):
+        raise CatalogError(f"{where}: give exactly one of 'base' (with 'methods') or 'decorator'")
+    methods: tuple[tuple[str, str], ...] = ()
+    if base is not None:
+        raw = hook.get("methods")
+        if isinstance(raw, list):
+            raw = {m: "" for m in _str_list(raw, f"{where}.methods")}
+        methods = tuple(sorted(_str_map(raw, f"{where}.methods").items()))
+        if not methods:
+            raise CatalogError(f"{where}: a 'base' hook needs 'methods'")
+    return Hook(str(hook.get("framework", "user")), base, methods, decorator)
+
+
+def _builtin_table() -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    text = resources.files("loopwarden.catalog").joinpath("blocking.toml").read_text("utf-8")
+    return tomllib.loads(text)
+
+
+@lru_cache(maxsize=1)
+def default_catalog() -> Catalog:
+    """The built-in catalogue, parsed once per process."""
+    catalog = Catalog()
+    catalog.extend(_builtin_table(), "loopwarden/catalog/blocking.toml")
+    return catalog
+
+
+def load_catalog(user_table: Mapping[str, Any] | None = None, origin: str = "pyproject.toml") -> Catalog:
+    """The built-in catalogue extended with a user's ``[tool.loopwarden.catalog]`` table."""
+    if not user_table:
+        return default_catalog()
+    catalog = Catalog()
+    catalog.extend(_builtin_table(), "loopwarden/catalog/blocking.toml")
+    catalog.extend(user_table, f"{origin} [tool.loopwarden.catalog]")
+    return catalog

@@ -1,0 +1,1 @@
+"""Runtime gate and monitor (see loopwarden.runtime.plugin)."""
