@@ -1,0 +1,1 @@
+"""Static scanner: per-file summaries -> whole-program index -> reachability -> findings."""

@@ -1,0 +1,224 @@
+"""Which files to scan, what their module names are, and which inputs had to be skipped."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from loopwarden.static.summary import Skipped
+
+ALWAYS_SKIPPED_DIRS = frozenset(
+    {
+        ".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", "build", "dist",
+        ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", ".bench",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str  # absolute
+    display: str  # relative to the current directory when under it, posix separators
+    module: str
+    aliases: tuple[str, ...]
+    package: str  # for relative imports
+    is_test: bool
+
+
+def display_path(path: str, cwd: str) -> str:
+    try:
+        rel = os.path.relpath(path, cwd)
+    except ValueError:  # another drive on Windows
+        return Path(path).as_posix()
+    if rel.startswith(".."):
+        return Path(path).as_posix()
+    return Path(rel).as_posix()
+
+
+def is_test_path(display: str) -> bool:
+    parts = display.split("/")
+    name = parts[-1]
+    return (
+        any(p in ("tests", "test", "testing") for p in parts[:-1])
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+    )
+
+
+class _Ignore:
+    """Gitignore files met on the way down, plus the user's excludes."""
+
+    def __init__(self, root: str, excludes: list[str], respect_gitignore: bool) -> None:
+        self.root = root
+        self.excludes = pathspec.GitIgnoreSpec.from_lines(excludes) if excludes else None
+        self.respect_gitignore = respect_gitignore
+        self.specs: dict[str, pathspec.PathSpec | None] = {}
+
+    def _spec_for(self, directory: str) -> pathspec.PathSpec | None:
+        if directory not in self.specs:
+            spec = None
+            if self.respect_gitignore:
+                try:
+                    with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as fh:
+                        spec = pathspec.GitIgnoreSpec.from_lines(fh)
+                except OSError:
+                    spec = None
+            self.specs[directory] = spec
+        return self.specs[directory]
+
+    def ignored(self, path: str, is_dir: bool, gitignore_dirs: list[str]) -> bool:
+        suffix = "/" if is_dir else ""
+        if self.excludes is not None:
+            rel = Path(os.path.relpath(path, self.root)).as_posix()
+            if self.excludes.match_file(rel + suffix):
+                return True
+        for directory in gitignore_dirs:
+            spec = self._spec_for(directory)
+            if spec is not None:
+                rel = Path(os.path.relpath(path, directory)).as_posix()
+                if spec.match_file(rel + suffix):
+                    return True
+        return False
+
+
+def _git_root(start: str) -> str | None:
+    current = start
+    while True:
+        if os.path.exists(os.path.join(current, ".git")):
+            return current
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def _ancestor_dirs(directory: str) -> list[str]:
+    """Directories from the git root down to ``directory`` (their .gitignore files apply)."""
+    root = _git_root(directory)
+    if root is None:
+        return [directory]
+    dirs = [directory]
+    current = directory
+    while current != root:
+        current = os.path.dirname(current)
+        dirs.append(current)
+    return list(reversed(dirs))
+
+
+def discover(
+    paths: list[str], excludes: list[str], respect_gitignore: bool, cwd: str | None = None
+) -> tuple[list[SourceFile], list[Skipped]]:
+    cwd = cwd or os.getcwd()
+    files: dict[str, SourceFile] = {}
+    skipped: list[Skipped] = []
+    for raw in paths or ["."]:
+        path = os.path.abspath(os.path.join(cwd, raw))
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            skipped.append(Skipped(display_path(path, cwd), _os_reason(exc)))
+            continue
+        if not os.path.isdir(path):
+            files.setdefault(path, _source_file(path, os.path.dirname(path), cwd))
+            continue
+        del st
+        ignore = _Ignore(path, excludes, respect_gitignore)
+        for found in _walk(path, ignore, _ancestor_dirs(path), skipped, cwd):
+            files.setdefault(found, _source_file(found, path, cwd))
+    ordered = sorted(files.values(), key=lambda f: f.display)
+    return ordered, skipped
+
+
+def _walk(root: str, ignore: _Ignore, gitignore_dirs: list[str], skipped: list[Skipped], cwd: str):
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except OSError as exc:
+        skipped.append(Skipped(display_path(root, cwd), _os_reason(exc)))
+        return
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+            is_file = entry.is_file(follow_symlinks=True) if not is_dir else False
+        except OSError as exc:
+            skipped.append(Skipped(display_path(entry.path, cwd), _os_reason(exc)))
+            continue
+        if is_dir:
+            if entry.name in ALWAYS_SKIPPED_DIRS or entry.name.endswith(".egg-info"):
+                continue
+            if ignore.ignored(entry.path, True, gitignore_dirs):
+                continue
+            yield from _walk(entry.path, ignore, [*gitignore_dirs, entry.path], skipped, cwd)
+        elif entry.name.endswith(".py"):
+            if entry.is_symlink() and not is_file:
+                skipped.append(Skipped(display_path(entry.path, cwd), _link_reason(entry.path)))
+                continue
+            if not ignore.ignored(entry.path, False, gitignore_dirs):
+                yield entry.path
+
+
+def _link_reason(path: str) -> str:
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return _os_reason(exc)
+    return "not a regular file"
+
+
+def _os_reason(exc: OSError) -> str:
+    import errno
+
+    if exc.errno == errno.ELOOP:
+        return "symlink loop (too many levels of symbolic links)"
+    if exc.errno == errno.ENOENT:
+        return "no such file or directory"
+    if exc.errno == errno.EACCES:
+        return "permission denied"
+    return exc.strerror or str(exc)
+
+
+_package_cache: dict[str, bool] = {}
+
+
+def _is_package_dir(directory: str) -> bool:
+    if directory not in _package_cache:
+        _package_cache[directory] = os.path.isfile(os.path.join(directory, "__init__.py"))
+    return _package_cache[directory]
+
+
+def _source_file(path: str, root: str, cwd: str) -> SourceFile:
+    directory, name = os.path.split(path)
+    stem = name[:-3] if name.endswith(".py") else os.path.splitext(name)[0]
+    parts: list[str] = []
+    current = directory
+    while _is_package_dir(current):
+        parts.insert(0, os.path.basename(current))
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    is_init = stem == "__init__"
+    module_parts = parts if is_init else [*parts, stem]
+    module = ".".join(module_parts) or stem
+    package = ".".join(parts) if is_init else ".".join(module_parts[:-1])
+    aliases = _aliases(path, root, module)
+    display = display_path(path, cwd)
+    return SourceFile(path, display, module, aliases, package, is_test_path(display))
+
+
+def _aliases(path: str, root: str, module: str) -> tuple[str, ...]:
+    """Other dotted names the file may be imported under (namespace packages, src layout)."""
+    names = []
+    rel = Path(os.path.relpath(path, root)).with_suffix("").parts
+    if rel and rel[-1] == "__init__":
+        rel = rel[:-1]
+    for start in range(len(rel)):
+        if start and rel[start - 1] != "src":
+            continue
+        candidate = ".".join(rel[start:])
+        if candidate and candidate != module and all(p.isidentifier() for p in rel[start:]):
+            names.append(candidate)
+    return tuple(names)

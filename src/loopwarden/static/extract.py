@@ -1,0 +1,779 @@
+"""Per-file analysis: one parsed module -> one :class:`ModuleSummary`.
+
+Walks each function body in order with an environment of local names -> refs, so that
+``p = Path(x); p.exists()`` records a call whose callee is ``attr(call(name pathlib.Path),
+exists)``. Nothing here looks at other files: cross-file meaning is resolved later.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+from loopwarden.static.summary import (
+    ATTR,
+    CALL,
+    CONSUME,
+    ENTER,
+    OFFLOAD,
+    CallSite,
+    ClassSummary,
+    FunctionSummary,
+    ModuleSummary,
+    OffloadSite,
+    Ref,
+)
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
+# Calls that iterate their first argument to the end, right here.
+_CONSUMERS = frozenset(
+    f"builtins.{n}" for n in ("list", "tuple", "sorted", "set", "frozenset", "next", "any", "all", "sum", "min", "max", "dict", "len")
+)
+_PROPERTY_DECORATORS = frozenset({"builtins.property", "functools.cached_property", "cached_property"})
+_ABSTRACT_DECORATORS = frozenset({"abc.abstractmethod", "abstractmethod"})
+_SEQUENCE_GENERICS = frozenset(
+    {
+        "list", "set", "frozenset", "tuple", "Sequence", "MutableSequence", "Iterable", "Iterator",
+        "Collection", "Generator", "AsyncIterator", "AsyncIterable", "AbstractSet", "Set", "List", "Tuple", "FrozenSet",
+    }
+)
+_UNWRAP_GENERICS = frozenset({"Optional", "Annotated", "Final", "ClassVar", "Awaitable", "Coroutine", "Required", "NotRequired"})
+_SUPPRESSION = re.compile(r"#\s*loopwarden\s*:\s*ignore(?:\[([A-Za-z_,\s]*)\])?")
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """The slice of the catalogue the per-file phase needs (small and picklable)."""
+
+    offload_names: dict[str, int] = field(default_factory=dict)  # dotted name -> callable arg
+    offload_methods: dict[str, int] = field(default_factory=dict)  # method name -> callable arg
+    aliases: dict[str, str] = field(default_factory=dict)
+
+
+def parse_suppressions(source: str) -> dict[int, frozenset | None]:
+    found: dict[int, frozenset | None] = {}
+    if "loopwarden" not in source:
+        return found
+    for number, line in enumerate(source.splitlines(), start=1):
+        match = _SUPPRESSION.search(line)
+        if match:
+            names = match.group(1)
+            found[number] = None if names is None else frozenset(n.strip().upper() for n in names.split(",") if n.strip())
+    return found
+
+
+def dotted(ref: Ref) -> str | None:
+    """``name``/``attr`` chains as a dotted string, e.g. ``asyncio.to_thread``."""
+    if ref is None:
+        return None
+    if ref[0] == "name":
+        return ref[1]
+    if ref[0] == "attr":
+        head = dotted(ref[1])
+        return f"{head}.{ref[2]}" if head else None
+    return None
+
+
+def written_name(node: ast.AST) -> str:
+    """The source spelling of a decorator/callee: ``app.on_event`` for ``@app.on_event(...)``."""
+    if isinstance(node, ast.Call):
+        return written_name(node.func)
+    if isinstance(node, ast.Attribute):
+        head = written_name(node.value)
+        return f"{head}.{node.attr}" if head else node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return ""
+
+
+class _Scope:
+    """Local names of one function (or the module body), chained to the enclosing scope."""
+
+    def __init__(self, parent: "_Scope | None" = None) -> None:
+        self.names: dict[str, Ref] = {}
+        self.parent = parent
+
+    def lookup(self, name: str) -> tuple[bool, Ref]:
+        scope: _Scope | None = self
+        while scope is not None:
+            if name in scope.names:
+                return True, scope.names[name]
+            scope = scope.parent
+        return False, None
+
+
+class ModuleExtractor:
+    def __init__(self, summary: ModuleSummary, options: ExtractOptions, package: str) -> None:
+        self.summary = summary
+        self.options = options
+        self.package = package  # for relative imports
+        self.module = summary.module
+        self.module_scope = _Scope()
+        self.body = FunctionSummary(
+            qualname=summary.body_qualname,
+            local_name="<module>",
+            is_async=False,
+            line=1,
+            col=0,
+            def_lines=(),
+            is_module_body=True,
+        )
+        summary.functions[self.body.qualname] = self.body
+
+    # -- entry ---------------------------------------------------------------------------
+    def run(self, tree: ast.Module) -> None:
+        self._prebind(tree.body, self.module_scope, self.module, module_level=True)
+        ctx = _Context(self, self.body, self.module_scope, class_qualname=None)
+        ctx.visit_block(tree.body)
+
+    # -- imports -------------------------------------------------------------------------
+    def import_target(self, node: ast.ImportFrom) -> str:
+        if not node.level:
+            return node.module or ""
+        parts = self.package.split(".") if self.package else []
+        if node.level > 1:
+            parts = parts[: len(parts) - (node.level - 1)] if len(parts) >= node.level - 1 else []
+        base = ".".join(parts)
+        if node.module:
+            return f"{base}.{node.module}" if base else node.module
+        return base
+
+    def bind_import(self, node: ast.Import | ast.ImportFrom, scope: _Scope, qual_prefix: str | None) -> None:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname:
+                    target, local = alias.name, alias.asname
+                else:
+                    target = local = alias.name.split(".")[0]
+                self._bind(scope, local, ("name", target), qual_prefix)
+            return
+        base = self.import_target(node)
+        for alias in node.names:
+            if alias.name == "*":
+                continue
+            target = f"{base}.{alias.name}" if base else alias.name
+            self._bind(scope, alias.asname or alias.name, ("name", target), qual_prefix)
+
+    def _bind(self, scope: _Scope, local: str, ref: Ref, qual_prefix: str | None) -> None:
+        if qual_prefix is None:
+            scope.names[local] = ref
+        else:  # module level: the global phase resolves the variable
+            self.summary.variables[f"{qual_prefix}.{local}"] = ref
+            scope.names[local] = ("name", f"{qual_prefix}.{local}")
+
+    # -- pre-binding: names usable before their definition line -----------------------
+    def _prebind(self, body: list[ast.stmt], scope: _Scope, prefix: str, module_level: bool) -> None:
+        for stmt in _flat_statements(body):
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                scope.names[stmt.name] = ("name", f"{prefix}.{stmt.name}")
+            elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                self.bind_import(stmt, scope, prefix if module_level else None)
+            elif module_level and isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                for target in targets:
+                    if isinstance(target, ast.Name):
+                        scope.names[target.id] = ("name", f"{prefix}.{target.id}")
+
+
+def _flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements of a block, looking into if/try/with blocks (not into defs)."""
+    for stmt in body:
+        yield stmt
+        if isinstance(stmt, (ast.If, ast.For, ast.While, ast.With, ast.AsyncFor, ast.AsyncWith)):
+            yield from _flat_statements(stmt.body)
+            yield from _flat_statements(getattr(stmt, "orelse", []))
+        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
+            yield from _flat_statements(stmt.body)
+            for handler in stmt.handlers:
+                yield from _flat_statements(handler.body)
+            yield from _flat_statements(stmt.orelse)
+            yield from _flat_statements(stmt.finalbody)
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
+
+
+def _is_stub_body(body: list[ast.stmt]) -> bool:
+    for stmt in body:
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # docstring or ...
+        if isinstance(stmt, ast.Pass):
+            continue
+        if isinstance(stmt, ast.Raise):
+            exc = stmt.exc
+            name = written_name(exc) if exc is not None else ""
+            if name.endswith("NotImplementedError"):
+                continue
+        return False
+    return True
+
+
+class _Context:
+    """Evaluates statements and expressions of one function body."""
+
+    def __init__(self, ex: ModuleExtractor, fn: FunctionSummary, scope: _Scope, class_qualname: str | None) -> None:
+        self.ex = ex
+        self.fn = fn
+        self.scope = scope
+        self.class_qualname = class_qualname  # enclosing class, for self.x = ... attributes
+        self.offloaded = False
+
+    # -- names ---------------------------------------------------------------------------
+    def lookup(self, name: str) -> Ref:
+        found, ref = self.scope.lookup(name)
+        if found:
+            return ref
+        found, ref = self.ex.module_scope.lookup(name)
+        if found:
+            return ref
+        if name in _BUILTIN_NAMES:
+            return ("name", f"builtins.{name}")
+        return ("name", f"{self.ex.module}.{name}")
+
+    def bind(self, target: ast.expr, ref: Ref, value: ast.expr | None = None) -> None:
+        if isinstance(target, ast.Name):
+            if self.fn.is_module_body:
+                key = f"{self.ex.module}.{target.id}"
+                # `except ImportError: yaml = None` must not erase what the import bound.
+                if ref is not None or self.ex.summary.variables.get(key) is None:
+                    self.ex.summary.variables[key] = ref
+            else:
+                self.scope.names[target.id] = ref
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            values = value.elts if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts) else None
+            for i, element in enumerate(target.elts):
+                if values is not None:
+                    self.bind(element, self.ref_of_bound(values[i]), values[i])
+                else:
+                    self.bind(element, ("elem", ref) if ref is not None else None)
+        elif isinstance(target, ast.Starred):
+            self.bind(target.value, ("seq", ("elem", ref)) if ref is not None else None)
+        elif isinstance(target, ast.Attribute):
+            self.eval(target.value)
+            self.record_self_attr(target, ref)
+        elif isinstance(target, ast.Subscript):
+            self.eval(target.value)
+            self.eval(target.slice)
+
+    def ref_of_bound(self, node: ast.expr) -> Ref:
+        """Ref of a tuple element already evaluated as part of the whole value (no re-recording)."""
+        return _StaticRef(self).ref(node)
+
+    def record_self_attr(self, target: ast.Attribute, ref: Ref) -> None:
+        if self.class_qualname is None or ref is None:
+            return
+        if isinstance(target.value, ast.Name) and target.value.id in ("self", "cls"):
+            cls = self.ex.summary.classes.get(self.class_qualname)
+            if cls is not None and cls.attrs.get(target.attr) is None:
+                cls.attrs[target.attr] = ref
+
+    # -- recording -----------------------------------------------------------------------
+    def record(self, kind: str, ref: Ref, node: ast.AST, awaited: bool = False, args: tuple = ()) -> None:
+        if ref is None:
+            return
+        self.fn.calls.append(
+            CallSite(
+                kind=kind,
+                ref=ref,
+                line=node.lineno,
+                col=node.col_offset,
+                end_line=getattr(node, "end_lineno", None) or node.lineno,
+                awaited=awaited,
+                offloaded=self.offloaded,
+                args=args,
+            )
+        )
+
+    # -- statements ----------------------------------------------------------------------
+    def visit_block(self, body: Iterable[ast.stmt]) -> None:
+        for stmt in body:
+            self.visit_stmt(stmt)
+
+    def visit_stmt(self, stmt: ast.stmt) -> None:
+        method = getattr(self, f"stmt_{type(stmt).__name__}", None)
+        if method is not None:
+            method(stmt)
+            return
+        for child in ast.iter_child_nodes(stmt):  # Raise, Assert, Delete, Match, ...
+            if isinstance(child, ast.expr):
+                self.eval(child)
+            elif isinstance(child, ast.stmt):
+                self.visit_stmt(child)
+            else:
+                self._visit_other(child)
+
+    def _visit_other(self, node: ast.AST) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                self.eval(child)
+            elif isinstance(child, ast.stmt):
+                self.visit_stmt(child)
+            else:
+                self._visit_other(child)
+
+    def stmt_Expr(self, stmt: ast.Expr) -> None:
+        self.eval(stmt.value)
+
+    def stmt_Assign(self, stmt: ast.Assign) -> None:
+        ref = self.eval(stmt.value)
+        for target in stmt.targets:
+            self.bind(target, ref, stmt.value)
+
+    def stmt_AnnAssign(self, stmt: ast.AnnAssign) -> None:
+        value_ref = self.eval(stmt.value) if stmt.value is not None else None
+        ann_ref = self.annotation(stmt.annotation)
+        self.bind(stmt.target, ann_ref if ann_ref is not None else value_ref, None)
+
+    def stmt_AugAssign(self, stmt: ast.AugAssign) -> None:
+        self.eval(stmt.value)
+        self.eval(stmt.target)
+
+    def stmt_Return(self, stmt: ast.Return) -> None:
+        if stmt.value is not None:
+            ref = self.eval(stmt.value)
+            if ref is not None and len(self.fn.returns) < 4:
+                self.fn.returns.append(ref)
+
+    def stmt_If(self, stmt: ast.If) -> None:
+        if self.fn.is_module_body and _is_main_guard(stmt.test):
+            return  # runs as a script, not at import
+        self.eval(stmt.test)
+        self.visit_block(stmt.body)
+        self.visit_block(stmt.orelse)
+
+    def stmt_For(self, stmt: ast.For) -> None:
+        iterable = self.eval(stmt.iter)
+        self.record(CONSUME, iterable, stmt.iter)
+        self.bind(stmt.target, ("elem", iterable) if iterable is not None else None)
+        self.visit_block(stmt.body)
+        self.visit_block(stmt.orelse)
+
+    def stmt_AsyncFor(self, stmt: ast.AsyncFor) -> None:
+        iterable = self.eval(stmt.iter)
+        self.bind(stmt.target, ("elem", iterable) if iterable is not None else None)
+        self.visit_block(stmt.body)
+        self.visit_block(stmt.orelse)
+
+    def stmt_With(self, stmt: ast.With) -> None:
+        for item in stmt.items:
+            ref = self.eval(item.context_expr)
+            if ref is not None:
+                self.record(ENTER, ("attr", ref, "__enter__"), item.context_expr)
+            if item.optional_vars is not None:
+                self.bind(item.optional_vars, ref)
+        self.visit_block(stmt.body)
+
+    def stmt_AsyncWith(self, stmt: ast.AsyncWith) -> None:
+        for item in stmt.items:
+            ref = self.eval(item.context_expr, awaited=True)
+            if item.optional_vars is not None:
+                self.bind(item.optional_vars, ref)
+        self.visit_block(stmt.body)
+
+    def stmt_Import(self, stmt: ast.Import) -> None:
+        self.ex.bind_import(stmt, self.scope, self.ex.module if self.fn.is_module_body else None)
+
+    stmt_ImportFrom = stmt_Import
+
+    def stmt_Global(self, stmt: ast.stmt) -> None:
+        return
+
+    stmt_Nonlocal = stmt_Global
+    stmt_Pass = stmt_Global
+    stmt_Break = stmt_Global
+    stmt_Continue = stmt_Global
+
+    def stmt_FunctionDef(self, stmt: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.define_function(stmt, class_qualname=None)
+
+    stmt_AsyncFunctionDef = stmt_FunctionDef
+
+    def stmt_ClassDef(self, stmt: ast.ClassDef) -> None:
+        self.define_class(stmt)
+
+    # -- definitions ---------------------------------------------------------------------
+    def _child_prefix(self) -> str:
+        if self.fn.is_module_body:
+            return self.ex.module
+        return self.fn.qualname
+
+    def _child_local(self, name: str) -> str:
+        return name if self.fn.is_module_body else f"{self.fn.local_name}.{name}"
+
+    def define_function(
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef,
+        class_qualname: str | None,
+        prefix: str | None = None,
+        local_prefix: str | None = None,
+    ) -> FunctionSummary:
+        decorator_refs = tuple(self.eval(d) for d in node.decorator_list)
+        decorator_names = tuple(written_name(d) for d in node.decorator_list)
+        for default in [*node.args.defaults, *node.args.kw_defaults]:
+            if default is not None:
+                self.eval(default)
+        qual_prefix = prefix if prefix is not None else self._child_prefix()
+        local = f"{local_prefix}.{node.name}" if local_prefix else self._child_local(node.name)
+        dotted_decorators = {dotted(r) for r in decorator_refs}
+        fn = FunctionSummary(
+            qualname=f"{qual_prefix}.{node.name}",
+            local_name=local,
+            is_async=isinstance(node, ast.AsyncFunctionDef),
+            line=node.lineno,
+            col=node.col_offset,
+            def_lines=tuple(sorted({d.lineno for d in node.decorator_list} | {node.lineno})),
+            class_qualname=class_qualname,
+            decorators=decorator_refs,
+            decorator_names=decorator_names,
+            is_property=bool(dotted_decorators & _PROPERTY_DECORATORS)
+            or any(n.endswith(".setter") for n in decorator_names),
+            is_abstract=bool(dotted_decorators & _ABSTRACT_DECORATORS) or _is_stub_body(node.body),
+        )
+        if node.returns is not None:
+            ann = self.annotation(node.returns)
+            if ann is not None:
+                fn.returns.append(ann)
+        self.ex.summary.functions[fn.qualname] = fn
+        scope = _Scope(parent=None if self.fn.is_module_body else self.scope)
+        self._bind_parameters(node, scope, class_qualname, decorator_names)
+        self.ex._prebind(node.body, scope, fn.qualname, module_level=False)
+        inner = _Context(self.ex, fn, scope, class_qualname)
+        inner.visit_block(node.body)
+        if class_qualname is None and not self.fn.is_module_body:
+            self.scope.names[node.name] = ("name", fn.qualname)
+        return fn
+
+    def _bind_parameters(
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef,
+        scope: _Scope,
+        class_qualname: str | None,
+        decorator_names: tuple[str, ...],
+    ) -> None:
+        args = node.args
+        positional = [*args.posonlyargs, *args.args]
+        for i, arg in enumerate([*positional, *args.kwonlyargs]):
+            ref = self.annotation(arg.annotation) if arg.annotation is not None else None
+            if i == 0 and class_qualname is not None and arg in positional:
+                if "staticmethod" in decorator_names:
+                    pass
+                elif "classmethod" in decorator_names:
+                    ref = ("name", class_qualname)
+                else:
+                    ref = ("self", class_qualname)
+            scope.names[arg.arg] = ref
+        if args.vararg is not None:
+            scope.names[args.vararg.arg] = None
+        if args.kwarg is not None:
+            scope.names[args.kwarg.arg] = None
+
+    def define_class(self, node: ast.ClassDef) -> None:
+        bases = tuple(self.eval(b) for b in node.bases)
+        for keyword in node.keywords:
+            self.eval(keyword.value)
+        for decorator in node.decorator_list:
+            self.eval(decorator)
+        qualname = f"{self._child_prefix()}.{node.name}"
+        local = self._child_local(node.name)
+        cls = ClassSummary(qualname=qualname, local_name=local, line=node.lineno, bases=bases)
+        self.ex.summary.classes[qualname] = cls
+        if not self.fn.is_module_body:
+            self.scope.names[node.name] = ("name", qualname)
+        # The class body runs where the class statement runs (import time at module level).
+        body_ctx = _Context(self.ex, self.fn, _Scope(parent=self.scope), class_qualname=None)
+        for stmt in node.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                fn = self.define_function(stmt, class_qualname=qualname, prefix=qualname, local_prefix=local)
+                cls.methods[stmt.name] = fn.qualname
+            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                value_ref = body_ctx.eval(stmt.value) if stmt.value is not None else None
+                ann = self.annotation(stmt.annotation)
+                cls.attrs[stmt.target.id] = ann if ann is not None else value_ref
+            elif isinstance(stmt, ast.Assign):
+                ref = body_ctx.eval(stmt.value)
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name):
+                        cls.attrs.setdefault(target.id, ref)
+            elif isinstance(stmt, ast.ClassDef):
+                body_ctx.define_class(stmt)
+            else:
+                body_ctx.visit_stmt(stmt)
+
+    # -- annotations ---------------------------------------------------------------------
+    def annotation(self, node: ast.expr | None) -> Ref:
+        """The ref of a value of the annotated type: ``Path`` -> call(name pathlib.Path)."""
+        if node is None:
+            return None
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            try:
+                parsed = ast.parse(node.value, mode="eval").body
+            except SyntaxError:
+                return None
+            return self.annotation(parsed)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            return _union(self.annotation(node.left), self.annotation(node.right))
+        if isinstance(node, ast.Subscript):
+            base = written_name(node.value).rpartition(".")[2]
+            items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if base == "Union":
+                return _union(*(self.annotation(i) for i in items))
+            if base in _UNWRAP_GENERICS:
+                return self.annotation(items[0] if base != "Coroutine" else items[-1])
+            if base in _SEQUENCE_GENERICS:
+                inner = self.annotation(items[0])
+                return ("seq", inner) if inner is not None else None
+            if base == "type":
+                return _StaticRef(self).ref(items[0])
+            return None
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            ref = _StaticRef(self).ref(node)
+            if ref is None or ref in (("name", "builtins.None"),):
+                return None
+            name = dotted(ref) or ""
+            if name.startswith("builtins.") and name not in ("builtins.open",):
+                return None  # str, int, dict...: nothing to resolve
+            return ("call", ref)
+        return None
+
+    # -- expressions ---------------------------------------------------------------------
+    def eval(self, node: ast.expr | None, awaited: bool = False) -> Ref:
+        if node is None:
+            return None
+        if isinstance(node, ast.Call):
+            return self.expr_Call(node, awaited)
+        method = getattr(self, f"expr_{type(node).__name__}", None)
+        if method is not None:
+            return method(node)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                self.eval(child)
+            elif isinstance(child, ast.comprehension):
+                self._comprehension(child)
+        return None
+
+    def expr_Name(self, node: ast.Name) -> Ref:
+        return self.lookup(node.id)
+
+    def expr_Constant(self, node: ast.Constant) -> Ref:
+        return None
+
+    def expr_Attribute(self, node: ast.Attribute) -> Ref:
+        base = self.eval(node.value)
+        ref = ("attr", base if base is not None else ("unknown",), node.attr)
+        # A project @property runs on attribute load; only instance-like bases can have one.
+        if isinstance(node.ctx, ast.Load) and base is not None and base[0] in ("self", "call", "attr", "elem"):
+            self.record(ATTR, ref, node)
+        return ref
+
+    def _callee(self, node: ast.expr) -> Ref:
+        """The callee's ref, without recording a property access for ``obj.method``."""
+        if isinstance(node, ast.Attribute):
+            base = self.eval(node.value)
+            return ("attr", base if base is not None else ("unknown",), node.attr)
+        return self.eval(node)
+
+    def expr_Await(self, node: ast.Await) -> Ref:
+        return self.eval(node.value, awaited=True)
+
+    def expr_Call(self, node: ast.Call, awaited: bool = False) -> Ref:
+        callee = self._callee(node.func)
+        name = dotted(callee)
+        canonical = self._canonical(name) if name else None
+        offload_arg = self._offload_arg(canonical, node.func)
+        if offload_arg is not None and len(node.args) > offload_arg:
+            callable_ref = self._offload_call(node, canonical or written_name(node.func), offload_arg)
+            return ("offres", callable_ref) if callable_ref is not None else None
+        arg_refs = [self.eval(a) for a in node.args]
+        for keyword in node.keywords:
+            self.eval(keyword.value)
+        self.record(CALL, callee, node, awaited=awaited, args=tuple(arg_refs[:2]))
+        if canonical in _CONSUMERS and node.args and not isinstance(node.args[0], ast.Starred):
+            self.record(CONSUME, arg_refs[0], node.args[0])
+        return ("call", callee)
+
+    def _canonical(self, name: str) -> str:
+        aliases = self.ex.options.aliases
+        if name in aliases:
+            return aliases[name]
+        head = name
+        while "." in head:
+            head = head.rpartition(".")[0]
+            if head in aliases:
+                return aliases[head] + name[len(head):]
+        return name
+
+    def _offload_arg(self, canonical: str | None, func: ast.expr) -> int | None:
+        options = self.ex.options
+        if canonical is not None and canonical in options.offload_names:
+            return options.offload_names[canonical]
+        if isinstance(func, ast.Attribute) and func.attr in options.offload_methods:
+            return options.offload_methods[func.attr]
+        return None
+
+    def _offload_call(self, node: ast.Call, wrapper: str, index: int) -> Ref:
+        for arg in node.args[:index]:
+            self.eval(arg)
+        rest = list(node.args[index:])
+        target = rest.pop(0)
+        # ctx.run / copy_context().run: the real callable is the next argument.
+        if isinstance(target, ast.Attribute) and target.attr == "run" and rest:
+            self.eval(target.value)
+            target = rest.pop(0)
+        callable_ref = self._offload_callable(target)
+        for arg in rest:
+            self.eval(arg)
+        for keyword in node.keywords:
+            self.eval(keyword.value)
+        self.ex.summary.offloads.append(
+            OffloadSite(
+                wrapper=wrapper,
+                line=node.lineno,
+                col=node.col_offset,
+                end_line=node.end_lineno or node.lineno,
+                end_col=node.end_col_offset or 0,
+                callable_ref=callable_ref,
+                callable_span=(target.lineno, target.col_offset, target.end_lineno or target.lineno, target.end_col_offset or 0),
+                function=self.fn.qualname,
+            )
+        )
+        return callable_ref
+
+    def _offload_callable(self, target: ast.expr) -> Ref:
+        if isinstance(target, ast.Lambda):
+            was, self.offloaded = self.offloaded, True
+            try:
+                self.eval(target.body)
+            finally:
+                self.offloaded = was
+            return None
+        if isinstance(target, ast.Call) and written_name(target.func).rpartition(".")[2] == "partial" and target.args:
+            inner = self._offload_callable(target.args[0])
+            for arg in target.args[1:]:
+                self.eval(arg)
+            for keyword in target.keywords:
+                self.eval(keyword.value)
+            return inner
+        ref = self._callee(target) if isinstance(target, ast.Attribute) else self.eval(target)
+        was, self.offloaded = self.offloaded, True
+        try:
+            self.record(OFFLOAD, ref, target)
+        finally:
+            self.offloaded = was
+        return ref
+
+    def expr_BinOp(self, node: ast.BinOp) -> Ref:
+        left = self.eval(node.left)
+        self.eval(node.right)
+        if isinstance(node.op, ast.Div) and left is not None:
+            return ("call", ("attr", left, "__truediv__"))
+        return None
+
+    def expr_BoolOp(self, node: ast.BoolOp) -> Ref:
+        return _union(*(self.eval(v) for v in node.values))
+
+    def expr_IfExp(self, node: ast.IfExp) -> Ref:
+        self.eval(node.test)
+        return _union(self.eval(node.body), self.eval(node.orelse))
+
+    def expr_NamedExpr(self, node: ast.NamedExpr) -> Ref:
+        ref = self.eval(node.value)
+        self.bind(node.target, ref)
+        return ref
+
+    def expr_Subscript(self, node: ast.Subscript) -> Ref:
+        value = self.eval(node.value)
+        self.eval(node.slice)
+        return ("elem", value) if value is not None else None
+
+    def expr_Starred(self, node: ast.Starred) -> Ref:
+        ref = self.eval(node.value)
+        self.record(CONSUME, ref, node.value)
+        return None
+
+    def expr_YieldFrom(self, node: ast.YieldFrom) -> Ref:
+        ref = self.eval(node.value)
+        self.record(CONSUME, ref, node.value)
+        return None
+
+    def expr_List(self, node: ast.List) -> Ref:
+        refs = [self.eval(e) for e in node.elts]
+        first = next((r for r in refs if r is not None), None)
+        return ("seq", first) if first is not None else None
+
+    expr_Tuple = expr_List
+    expr_Set = expr_List
+
+    def expr_Lambda(self, node: ast.Lambda) -> Ref:
+        self.eval(node.body)  # runs where it is called: attribute it to this function
+        return None
+
+    def _comprehension(self, generator: ast.comprehension) -> None:
+        iterable = self.eval(generator.iter)
+        if not generator.is_async:
+            self.record(CONSUME, iterable, generator.iter)
+        self.bind(generator.target, ("elem", iterable) if iterable is not None else None)
+        for condition in generator.ifs:
+            self.eval(condition)
+
+    def _comp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> Ref:
+        for generator in node.generators:
+            self._comprehension(generator)
+        if isinstance(node, ast.DictComp):
+            self.eval(node.key)
+            self.eval(node.value)
+            return None
+        element = self.eval(node.elt)
+        return ("seq", element) if element is not None else None
+
+    expr_ListComp = _comp
+    expr_SetComp = _comp
+    expr_GeneratorExp = _comp
+    expr_DictComp = _comp
+
+
+class _StaticRef:
+    """Refs of simple expressions without recording anything (annotations, re-bound tuples)."""
+
+    def __init__(self, ctx: _Context) -> None:
+        self.ctx = ctx
+
+    def ref(self, node: ast.expr) -> Ref:
+        if isinstance(node, ast.Name):
+            return self.ctx.lookup(node.id)
+        if isinstance(node, ast.Attribute):
+            base = self.ref(node.value)
+            return ("attr", base, node.attr) if base is not None else None
+        if isinstance(node, ast.Call):
+            callee = self.ref(node.func)
+            return ("call", callee) if callee is not None else None
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            try:
+                return self.ref(ast.parse(node.value, mode="eval").body)
+            except SyntaxError:
+                return None
+        return None
+
+
+def _union(*refs: Ref) -> Ref:
+    members = tuple(r for r in refs if r is not None)
+    if not members:
+        return None
+    if len(members) == 1:
+        return members[0]
+    return ("union", members)
+
+
+def extract_module(tree: ast.Module, summary: ModuleSummary, options: ExtractOptions, package: str) -> ModuleSummary:
+    ModuleExtractor(summary, options, package).run(tree)
+    return summary

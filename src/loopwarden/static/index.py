@@ -1,0 +1,294 @@
+"""Whole-program index: resolves the refs of all summaries to project code or external symbols.
+
+Resolution yields *values*:
+
+    ("func", qualname)      a project function or method
+    ("class", qualname)     a project class
+    ("inst", qualname)      an instance of a project class
+    ("module", name)        a project module
+    ("ext", "dotted.name")  an external object (module, function, class, attribute)
+    ("extinst", "Type")     an instance of an external type (``pathlib.Path``)
+    ("seq", value)          a container whose items are value
+
+or ``None`` when nothing is known.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator, Optional, Tuple
+
+from loopwarden.catalog import Catalog
+from loopwarden.static.summary import ClassSummary, FunctionSummary, ModuleSummary, Ref
+
+Value = Optional[Tuple]
+_IN_PROGRESS = ("in-progress",)
+_MAX_DEPTH = 60
+_PROTOCOL_BASES = ("typing.Protocol", "typing_extensions.Protocol", "abc.ABC")
+
+
+class ProgramIndex:
+    def __init__(self, modules: Iterable[ModuleSummary], catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.modules: dict[str, ModuleSummary] = {}
+        self.functions: dict[str, FunctionSummary] = {}
+        self.function_module: dict[str, ModuleSummary] = {}
+        self.classes: dict[str, ClassSummary] = {}
+        self.variables: dict[str, Ref] = {}
+        for summary in sorted(modules, key=lambda m: m.path):
+            self._add(summary)
+        self._module_names = {name: mod for name, mod in self.modules.items()}
+        self._memo: dict[Ref, Value] = {}
+        self._depth = 0
+        self.subclasses: dict[str, list[str]] = {}
+        for qualname, cls in sorted(self.classes.items()):
+            for base in cls.bases:
+                value = self.resolve(base)
+                if value is not None and value[0] == "class":
+                    self.subclasses.setdefault(value[1], []).append(qualname)
+
+    def _add(self, summary: ModuleSummary) -> None:
+        for name in (summary.module, *summary.aliases):
+            self.modules.setdefault(name, summary)
+        for qualname, fn in summary.functions.items():
+            self.functions.setdefault(qualname, fn)
+            self.function_module.setdefault(qualname, summary)
+        self.classes.update({q: c for q, c in summary.classes.items() if q not in self.classes})
+        for qualname, ref in summary.variables.items():
+            self.variables.setdefault(qualname, ref)
+
+    # -- resolution ----------------------------------------------------------------------
+    def resolve(self, ref: Ref) -> Value:
+        if ref is None:
+            return None
+        if ref in self._memo:
+            memo = self._memo[ref]
+            return None if memo is _IN_PROGRESS else memo
+        if self._depth > _MAX_DEPTH:
+            return None
+        self._memo[ref] = _IN_PROGRESS
+        self._depth += 1
+        try:
+            value = self._resolve(ref)
+        finally:
+            self._depth -= 1
+        self._memo[ref] = value
+        return value
+
+    def _resolve(self, ref: Ref) -> Value:
+        kind = ref[0]
+        if kind == "name":
+            return self.resolve_name(ref[1])
+        if kind == "attr":
+            return self.attribute(self.resolve(ref[1]), ref[2])
+        if kind == "call":
+            return self.call_result(self.resolve(ref[1]))
+        if kind == "self":
+            return ("inst", ref[1]) if ref[1] in self.classes else None
+        if kind == "elem":
+            return self.element(self.resolve(ref[1]), ref[1])
+        if kind == "offres":  # await asyncio.to_thread(f, ...) gives what f() returns
+            return self.call_result(self.resolve(ref[1]))
+        if kind == "seq":
+            inner = self.resolve(ref[1])
+            return ("seq", inner) if inner is not None else None
+        if kind == "union":
+            return self._best_of(self.resolve(r) for r in ref[1])
+        return None
+
+    @staticmethod
+    def _best_of(values: Iterable[Value]) -> Value:
+        first = None
+        for value in values:
+            if value is None:
+                continue
+            if value[0] in ("inst", "extinst", "func", "class"):
+                return value
+            first = first or value
+        return first
+
+    def resolve_name(self, name: str) -> Value:
+        if name in self.functions:
+            return ("func", name)
+        if name in self.classes:
+            return ("class", name)
+        if name in self._module_names:
+            return ("module", self._module_names[name].module)
+        if name in self.variables:
+            return self.resolve(self.variables[name])
+        module, rest = self._split_module(name)
+        if module is not None:
+            value: Value = ("module", module)
+            for part in rest:
+                value = self.attribute(value, part)
+                if value is None:
+                    return None
+            return value
+        return ("ext", self.catalog.canonical(name))
+
+    def _split_module(self, name: str) -> tuple[str | None, list[str]]:
+        parts = name.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            head = ".".join(parts[:cut])
+            if head in self._module_names:
+                return self._module_names[head].module, parts[cut:]
+        return None, []
+
+    def attribute(self, value: Value, attr: str) -> Value:
+        if value is None:
+            return None
+        kind = value[0]
+        if kind == "module":
+            member = f"{value[1]}.{attr}"
+            if member in self.functions or member in self.classes or member in self.variables or member in self._module_names:
+                return self.resolve_name(member)
+            return None
+        if kind == "class":
+            return self._class_member(value[1], attr, instance=False)
+        if kind == "inst":
+            return self._class_member(value[1], attr, instance=True)
+        if kind == "ext":
+            returned = self.catalog.returns.get(value[1])
+            if returned is not None and value[1] not in self.catalog.classes:
+                # A typed attribute (Path.parent): continue on an instance of its type.
+                return self.attribute(("extinst", self.catalog.canonical(returned)), attr)
+            return ("ext", self.catalog.canonical(f"{value[1]}.{attr}"))
+        if kind == "extinst":
+            return ("ext", self.catalog.canonical(f"{value[1]}.{attr}"))
+        return None
+
+    def _class_member(self, qualname: str, attr: str, instance: bool) -> Value:
+        for cls in self.mro(qualname):
+            if isinstance(cls, str):  # an external base: its members are external symbols
+                return ("ext", self.catalog.canonical(f"{cls}.{attr}"))
+            method = cls.methods.get(attr)
+            if method is not None:
+                fn = self.functions.get(method)
+                if instance and fn is not None and fn.is_property:
+                    return self.call_result(("func", method))
+                return ("func", method)
+            if attr in cls.attrs:
+                return self.resolve(cls.attrs[attr])
+        return None
+
+    def mro(self, qualname: str) -> Iterator[ClassSummary | str]:
+        """Project classes in method-resolution order (depth-first), then external bases by name."""
+        seen: set[str] = set()
+        stack = [qualname]
+        externals: list[str] = []
+        while stack:
+            current = stack.pop(0)
+            if current in seen:
+                continue
+            seen.add(current)
+            cls = self.classes.get(current)
+            if cls is None:
+                continue
+            yield cls
+            bases = []
+            for base in cls.bases:
+                value = self.resolve(base)
+                if value is None:
+                    continue
+                if value[0] == "class":
+                    bases.append(value[1])
+                elif value[0] == "ext" and value[1] not in ("builtins.object",):
+                    externals.append(value[1])
+            stack[0:0] = bases
+        for name in externals:
+            if name not in _PROTOCOL_BASES and not name.startswith("typing."):
+                yield name
+
+    def ancestors(self, qualname: str) -> list[str]:
+        """Every base class name, project (qualname) and external (dotted), transitively."""
+        names = []
+        for cls in self.mro(qualname):
+            names.append(cls if isinstance(cls, str) else cls.qualname)
+        for cls in self._raw_external_bases(qualname):
+            if cls not in names:
+                names.append(cls)
+        return names
+
+    def _raw_external_bases(self, qualname: str) -> list[str]:
+        found = []
+        for cls in self.mro(qualname):
+            if isinstance(cls, str):
+                continue
+            for base in cls.bases:
+                value = self.resolve(base)
+                if value is not None and value[0] == "ext":
+                    found.append(value[1])
+        return found
+
+    def call_result(self, callee: Value) -> Value:
+        if callee is None:
+            return None
+        kind = callee[0]
+        if kind == "func":
+            fn = self.functions.get(callee[1])
+            if fn is None:
+                return None
+            return self._best_of(self.resolve(r) for r in fn.returns)
+        if kind == "class":
+            return ("inst", callee[1])
+        if kind == "ext":
+            return ("extinst", self.external_result_type(callee[1]))
+        if kind == "extinst":
+            return ("extinst", f"{callee[1]}()")
+        return None
+
+    def external_result_type(self, symbol: str) -> str:
+        catalog = self.catalog
+        if symbol in catalog.returns:
+            return catalog.canonical(catalog.returns[symbol])
+        last = symbol.rpartition(".")[2]
+        if symbol in catalog.classes or last[:1].isupper():
+            return symbol
+        return f"{symbol}()"
+
+    def element(self, value: Value, ref: Ref) -> Value:
+        if value is None:
+            return None
+        if value[0] == "seq":
+            return value[1]
+        if value[0] == "extinst" and value[1].endswith("()"):
+            sink = self.catalog.sink(value[1][:-2])
+            if sink is not None and sink.yields:
+                return ("extinst", self.catalog.canonical(sink.yields))
+        return None
+
+    # -- helpers for reachability --------------------------------------------------------
+    def is_abstract_method(self, qualname: str) -> bool:
+        fn = self.functions.get(qualname)
+        if fn is None or fn.class_qualname is None:
+            return False
+        if fn.is_abstract:
+            return True
+        return any(base in _PROTOCOL_BASES for base in self._raw_external_bases(fn.class_qualname))
+
+    def overrides(self, qualname: str) -> list[str]:
+        """Concrete overrides of a method in project subclasses (for calls on abstract bases)."""
+        fn = self.functions.get(qualname)
+        if fn is None or fn.class_qualname is None:
+            return []
+        method = qualname.rpartition(".")[2]
+        found: list[str] = []
+        seen: set[str] = set()
+        stack = list(self.subclasses.get(fn.class_qualname, []))
+        while stack:
+            sub = stack.pop(0)
+            if sub in seen:
+                continue
+            seen.add(sub)
+            cls = self.classes[sub]
+            if method in cls.methods:
+                found.append(cls.methods[method])
+            stack.extend(self.subclasses.get(sub, []))
+        return found
+
+    def constructor_methods(self, class_qualname: str) -> list[str]:
+        found = []
+        for name in ("__init__", "__post_init__"):
+            member = self._class_member(class_qualname, name, instance=False)
+            if member is not None and member[0] == "func":
+                found.append(member[1])
+        return found

@@ -1,0 +1,308 @@
+"""Reachability: which functions run on the event loop, and through which call chain.
+
+The call graph has project functions as nodes. Edges are calls evaluated on the caller's
+thread; a call handed to an offload wrapper is not an edge. Roots are every ``async def``
+and every sync framework hook (exposed on the loop), then module bodies (import time).
+A breadth-first search from all roots at once gives each function its shortest chain;
+edges inferred from abstract bases are used only where no certain chain exists.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import deque
+from dataclasses import dataclass
+
+from loopwarden.catalog import Hook, Sink
+from loopwarden.static.index import ProgramIndex, Value
+from loopwarden.static.summary import ATTR, CALL, CONSUME, ENTER, OFFLOAD, CallSite, FunctionSummary, Ref
+
+DIRECT_ASYNC = "DIRECT_ASYNC"
+ASYNC_REACHABLE = "ASYNC_REACHABLE"
+SYNC_HOOK = "SYNC_HOOK"
+STARTUP = "STARTUP"
+EXPOSURES = (DIRECT_ASYNC, ASYNC_REACHABLE, SYNC_HOOK, STARTUP)
+
+
+@dataclass(frozen=True)
+class Edge:
+    target: str
+    line: int
+    inferred: bool = False
+
+
+@dataclass(frozen=True)
+class SinkHit:
+    sink: Sink
+    site: CallSite
+    inferred: bool = False  # matched by method name on a receiver of unknown type
+
+
+@dataclass(frozen=True)
+class Root:
+    function: str
+    exposure: str
+    hook: str | None = None  # e.g. "langchain AgentMiddleware.before_model (no abefore_model)"
+    twin: str | None = None
+
+
+@dataclass(frozen=True)
+class Reached:
+    root: Root
+    parent: str | None  # caller on the shortest chain
+    line: int  # line of the call in the parent
+    inferred: bool
+
+
+class CallGraph:
+    def __init__(self, index: ProgramIndex) -> None:
+        self.index = index
+        self.catalog = index.catalog
+        self.edges: dict[str, list[Edge]] = {}
+        self.sinks: dict[str, list[SinkHit]] = {}
+        self._offload_entry = {q for q, fn in index.functions.items() if self._decorated_with_offload(fn)}
+        for qualname, fn in index.functions.items():
+            self.edges[qualname], self.sinks[qualname] = self._analyze(fn)
+
+    # -- per function --------------------------------------------------------------------
+    def _analyze(self, fn: FunctionSummary) -> tuple[list[Edge], list[SinkHit]]:
+        edges: list[Edge] = []
+        sinks: list[SinkHit] = []
+        for site in fn.calls:
+            if site.offloaded or site.kind == OFFLOAD:
+                continue
+            if site.kind == CONSUME:
+                hit = self._lazy_sink(site)
+                if hit is not None:
+                    sinks.append(hit)
+                continue
+            if site.kind == ATTR:
+                target = self._property_target(site.ref)
+                if target is not None:
+                    edges.append(Edge(target, site.line))
+                continue
+            value = self.index.resolve(site.ref)
+            edges.extend(self._edges_to(value, site))
+            if not site.awaited:
+                hit = self._sink(value, site)
+                if hit is not None:
+                    sinks.append(hit)
+        return edges, sinks
+
+    def _edges_to(self, value: Value, site: CallSite) -> list[Edge]:
+        if value is None:
+            return []
+        if value[0] == "class" and site.kind == CALL:
+            return [Edge(m, site.line) for m in self.index.constructor_methods(value[1]) if self._runs_here(m)]
+        if value[0] != "func" or not self._runs_here(value[1]):
+            return []
+        edges = [Edge(value[1], site.line)]
+        if self.index.is_abstract_method(value[1]):
+            edges += [Edge(o, site.line, inferred=True) for o in self.index.overrides(value[1]) if self._runs_here(o)]
+        return edges
+
+    def _runs_here(self, qualname: str) -> bool:
+        fn = self.index.functions.get(qualname)
+        return fn is not None and not fn.is_async and qualname not in self._offload_entry
+
+    def _property_target(self, ref: Ref) -> str | None:
+        base = self.index.resolve(ref[1])
+        if base is None or base[0] != "inst":
+            return None
+        for cls in self.index.mro(base[1]):
+            if isinstance(cls, str):
+                return None
+            method = cls.methods.get(ref[2])
+            if method is not None:
+                fn = self.index.functions.get(method)
+                return method if fn is not None and fn.is_property else None
+            if ref[2] in cls.attrs:
+                return None
+        return None
+
+    def _sink(self, value: Value, site: CallSite) -> SinkHit | None:
+        if value is not None and value[0] == "ext":
+            sink = self.catalog.sink(value[1])
+            if sink is None or sink.lazy:
+                return None
+            if self._derived(site):
+                return None
+            return SinkHit(sink, site)
+        ref = site.ref
+        if site.kind == CALL and ref[0] == "attr" and self._unknown(ref[1]):
+            sink = self.catalog.duck_sink(ref[2])
+            if sink is not None and not sink.lazy:
+                return SinkHit(sink, site, inferred=True)
+        return None
+
+    def _unknown(self, ref: Ref) -> bool:
+        value = self.index.resolve(ref)
+        return value is None or (value[0] == "extinst" and value[1].endswith("()"))
+
+    def _lazy_sink(self, site: CallSite) -> SinkHit | None:
+        ref = site.ref
+        if ref is None or ref[0] != "call":
+            return None
+        value = self.index.resolve(ref[1])
+        if value is not None and value[0] == "ext":
+            sink = self.catalog.sink(value[1])
+            if sink is not None and sink.lazy:
+                return SinkHit(sink, site)
+            return None
+        callee = ref[1]
+        if callee[0] == "attr" and self._unknown(callee[1]):
+            sink = self.catalog.duck_sink(callee[2])
+            if sink is not None and sink.lazy:
+                return SinkHit(sink, site, inferred=True)
+        return None
+
+    def _derived(self, site: CallSite) -> bool:
+        """An operation on an object that a blocking call in this same function produced
+        (``fh.read()`` after ``open()``): the producing call is the finding."""
+        origins = list(site.args)
+        if site.ref[0] == "attr":
+            origins.append(site.ref[1])
+        return any(self._from_sink(r, 0) for r in origins)
+
+    def _from_sink(self, ref: Ref, depth: int) -> bool:
+        if ref is None or depth > 6:
+            return False
+        kind = ref[0]
+        if kind == "call":
+            value = self.index.resolve(ref[1])
+            if value is not None and value[0] == "ext":
+                sink = self.catalog.sink(value[1])
+                if sink is not None and not sink.lazy:
+                    return True
+            callee = ref[1]
+            return callee is not None and callee[0] == "attr" and self._from_sink(callee[1], depth + 1)
+        if kind in ("attr", "elem"):
+            return self._from_sink(ref[1], depth + 1)
+        return False
+
+    def _decorated_with_offload(self, fn: FunctionSummary) -> bool:
+        for ref in fn.decorators:
+            value = self.index.resolve(ref)
+            if value is None and ref is not None and ref[0] == "call":
+                value = self.index.resolve(ref[1])
+            if value is not None and value[0] == "ext" and self.catalog.offload_by_name(value[1]):
+                return True
+        return False
+
+    # -- roots ---------------------------------------------------------------------------
+    def roots(self) -> tuple[list[Root], list[Root]]:
+        """(loop roots, import-time roots), each in a deterministic order."""
+        loop: list[Root] = []
+        startup: list[Root] = []
+        for qualname, fn in self.index.functions.items():
+            if fn.is_module_body:
+                startup.append(Root(qualname, STARTUP))
+            elif fn.is_async:
+                loop.append(Root(qualname, DIRECT_ASYNC))
+        loop.extend(self._hook_roots())
+        key = self._position
+        return sorted(loop, key=lambda r: key(r.function)), sorted(startup, key=lambda r: key(r.function))
+
+    def _position(self, qualname: str) -> tuple[str, int, str]:
+        module = self.index.function_module[qualname]
+        return module.path, self.index.functions[qualname].line, qualname
+
+    def _hook_roots(self) -> list[Root]:
+        roots: list[Root] = []
+        hooks = self.catalog.hooks
+        base_hooks = [h for h in hooks if h.base]
+        decorator_hooks = [h for h in hooks if h.decorator]
+        if base_hooks:
+            for qualname in self.index.classes:
+                ancestors = self.index.ancestors(qualname)
+                for hook in base_hooks:
+                    if any(_same_class(a, hook.base) for a in ancestors):
+                        roots.extend(self._class_hook_roots(qualname, hook))
+        if decorator_hooks:
+            for qualname, fn in self.index.functions.items():
+                if fn.is_async or fn.is_module_body:
+                    continue
+                for hook in decorator_hooks:
+                    if self._has_decorator(fn, hook.decorator):
+                        roots.append(Root(qualname, SYNC_HOOK, hook=f"{hook.framework} @{hook.decorator}"))
+                        break
+        return roots
+
+    def _class_hook_roots(self, class_qualname: str, hook: Hook) -> list[Root]:
+        found = []
+        for method, twin in hook.methods:
+            member = self.index._class_member(class_qualname, method, instance=False)
+            if member is None or member[0] != "func":
+                continue
+            fn = self.index.functions[member[1]]
+            if fn.is_async or fn.class_qualname != class_qualname:
+                continue  # reported once, on the class that defines it
+            if twin:
+                twin_member = self.index._class_member(class_qualname, twin, instance=False)
+                if twin_member is not None and twin_member[0] == "func":
+                    continue
+            base = hook.base.rpartition(".")[2]
+            found.append(Root(member[1], SYNC_HOOK, hook=f"{hook.framework} {base}.{method}", twin=twin or None))
+        return found
+
+    def _has_decorator(self, fn: FunctionSummary, pattern: str) -> bool:
+        for ref, written in zip(fn.decorators, fn.decorator_names):
+            names = {written}
+            value = self.index.resolve(ref[1] if ref is not None and ref[0] == "call" else ref)
+            if value is not None and value[0] == "ext":
+                names.add(value[1])
+            if any(fnmatch.fnmatchcase(n, pattern) for n in names):
+                return True
+        return False
+
+    # -- search --------------------------------------------------------------------------
+    def reach(self) -> dict[str, Reached]:
+        loop_roots, startup_roots = self.roots()
+        reached: dict[str, Reached] = {}
+        self._bfs(loop_roots, reached)
+        self._bfs(startup_roots, reached)
+        return reached
+
+    def _bfs(self, roots: list[Root], reached: dict[str, Reached]) -> None:
+        fresh = [r for r in roots if r.function not in reached]
+        for root in fresh:
+            reached[root.function] = Reached(root, None, 0, False)
+        order = self._search([r.function for r in fresh], reached, allow_inferred=False)
+        self._search(order, reached, allow_inferred=True)
+
+    def _search(self, start: list[str], reached: dict[str, Reached], allow_inferred: bool) -> list[str]:
+        queue = deque(start)
+        order = list(start)
+        while queue:
+            current = queue.popleft()
+            here = reached[current]
+            for edge in self.edges.get(current, ()):
+                if edge.target in reached or (edge.inferred and not allow_inferred):
+                    continue
+                reached[edge.target] = Reached(here.root, current, edge.line, here.inferred or edge.inferred)
+                queue.append(edge.target)
+                order.append(edge.target)
+        return order
+
+    def chain(self, function: str, reached: dict[str, Reached]) -> list[tuple[str, int]]:
+        """[(function, line of the call to the next step)] from the root to ``function``."""
+        steps: list[tuple[str, int]] = []
+        current: str | None = function
+        line = 0
+        while current is not None:
+            steps.append((current, line))
+            info = reached[current]
+            current, line = info.parent, info.line
+        steps.reverse()
+        return steps
+
+
+def _same_class(candidate: str, wanted: str) -> bool:
+    """``langchain.agents.middleware.types.AgentMiddleware`` matches
+    ``langchain.agents.middleware.AgentMiddleware``: same package, same class name."""
+    if candidate == wanted:
+        return True
+    return (
+        candidate.rpartition(".")[2] == wanted.rpartition(".")[2]
+        and candidate.split(".")[0] == wanted.split(".")[0]
+    )

@@ -1,0 +1,138 @@
+"""The scan pipeline: discover files -> per-file summaries (in parallel) -> findings."""
+
+from __future__ import annotations
+
+import ast
+import io
+import os
+import tokenize
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from loopwarden.catalog import Catalog
+from loopwarden.static.discover import SourceFile, discover
+from loopwarden.static.extract import ExtractOptions, extract_module, parse_suppressions
+from loopwarden.static.findings import PRIORITY_RANK, Finding, build_findings
+from loopwarden.static.index import ProgramIndex
+from loopwarden.static.reach import CallGraph
+from loopwarden.static.summary import ModuleSummary, Result, Skipped
+
+# Below this many files, worker processes cost more than they save.
+_PARALLEL_THRESHOLD = 40
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding]
+    skipped: list[Skipped]
+    suppressed: int
+    files: int
+    lines: int
+    modules: list[ModuleSummary] = field(default_factory=list, repr=False)
+
+
+def extract_options(catalog: Catalog) -> ExtractOptions:
+    return ExtractOptions(
+        offload_names={o.name: o.callable_arg for o in catalog.offloads if o.name},
+        offload_methods={o.method: o.callable_arg for o in catalog.offloads if o.method},
+        aliases=dict(catalog.aliases),
+    )
+
+
+def read_source(path: str, max_size: int) -> str:
+    """The file's text; raises ValueError with a one-line reason when it cannot be scanned."""
+    try:
+        size = os.stat(path).st_size
+        if size > max_size:
+            raise ValueError(f"file is {size / 1_048_576:.1f} MiB, over the max-file-size of {max_size / 1_048_576:.1f} MiB")
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        from loopwarden.static.discover import _os_reason
+
+        raise ValueError(_os_reason(exc)) from None
+    if b"\x00" in data:
+        raise ValueError("contains NUL bytes (not a text file)")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, LookupError) as exc:
+        raise ValueError(f"cannot determine the encoding: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"cannot decode as {exc.encoding}: invalid byte at offset {exc.start}") from None
+
+
+def analyze_file(source_file: SourceFile, options: ExtractOptions, max_size: int) -> Result:
+    """One file -> its summary, or the reason it was skipped. Never raises."""
+    try:
+        text = read_source(source_file.path, max_size)
+    except ValueError as exc:
+        return Skipped(source_file.display, str(exc))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes etc.
+            tree = ast.parse(text, filename=source_file.display)
+    except SyntaxError as exc:
+        return Skipped(source_file.display, f"syntax error at line {exc.lineno}: {exc.msg}")
+    except (RecursionError, MemoryError, ValueError) as exc:
+        return Skipped(source_file.display, f"cannot parse: {type(exc).__name__}")
+    summary = ModuleSummary(
+        path=source_file.display,
+        module=source_file.module,
+        aliases=source_file.aliases,
+        is_test=source_file.is_test,
+        lines=text.count("\n") + 1,
+        suppressions=parse_suppressions(text),
+    )
+    try:
+        return extract_module(tree, summary, options, source_file.package)
+    except RecursionError:
+        return Skipped(source_file.display, "too deeply nested to analyse")
+
+
+def _analyze_chunk(args: tuple[list[SourceFile], ExtractOptions, int]) -> list[Result]:
+    files, options, max_size = args
+    return [analyze_file(f, options, max_size) for f in files]
+
+
+def summarize(files: list[SourceFile], options: ExtractOptions, max_size: int, jobs: int) -> list[Result]:
+    if jobs <= 1 or len(files) < _PARALLEL_THRESHOLD:
+        return [analyze_file(f, options, max_size) for f in files]
+    chunk = max(8, len(files) // (jobs * 8))
+    chunks = [files[i : i + chunk] for i in range(0, len(files), chunk)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        results: list[Result] = []
+        for part in pool.map(_analyze_chunk, [(c, options, max_size) for c in chunks]):
+            results.extend(part)
+    return results
+
+
+def scan(
+    paths: list[str],
+    catalog: Catalog,
+    *,
+    excludes: list[str] = (),  # type: ignore[assignment]
+    respect_gitignore: bool = True,
+    max_file_size: int = 2 * 1024 * 1024,
+    jobs: int = 1,
+    min_priority: str = "LOW",
+    cwd: str | None = None,
+) -> ScanResult:
+    files, skipped = discover(list(paths), list(excludes), respect_gitignore, cwd=cwd)
+    results = summarize(files, extract_options(catalog), max_file_size, jobs)
+    modules = [r for r in results if isinstance(r, ModuleSummary)]
+    skipped += [r for r in results if isinstance(r, Skipped)]
+    index = ProgramIndex(modules, catalog)
+    findings, suppressed = build_findings(index, CallGraph(index))
+    limit = PRIORITY_RANK[min_priority]
+    findings = [f for f in findings if PRIORITY_RANK[f.priority] <= limit]
+    skipped.sort(key=lambda s: s.path)
+    return ScanResult(
+        findings=findings,
+        skipped=skipped,
+        suppressed=suppressed,
+        files=len(modules),
+        lines=sum(m.lines for m in modules),
+        modules=modules,
+    )

@@ -1,0 +1,111 @@
+"""Plain, picklable per-file summaries: everything the whole-program phase needs.
+
+Values in a summary are described by *refs*, small tuples that name what an expression
+evaluates to, already qualified with the module's imports so they mean the same thing in
+any process:
+
+    ("name", "pkg.mod.func")          a dotted global name (project or external)
+    ("call", ref)                     the result of calling ref
+    ("attr", ref, "name")             attribute of ref
+    ("self", "pkg.mod.Class")         the instance inside a method of Class
+    ("elem", ref)                     an item of the iterable ref
+    ("seq", ref)                      a container whose items are ref (from list[X] etc.)
+    ("union", (ref, ...))             one of several
+
+``None`` is the unknown ref. The whole-program phase (``index.py``) resolves refs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Tuple, Union
+
+Ref = Optional[Tuple]
+
+# Kinds of call sites.
+CALL = "call"  # a call evaluated on the caller's thread
+CONSUME = "consume"  # iteration over ref (for-loop, list(...), comprehension)
+OFFLOAD = "offload"  # ref is handed to an offload wrapper: runs off the loop
+ATTR = "attr"  # attribute load (a project @property runs here)
+ENTER = "enter"  # with-statement: ref.__enter__ runs here
+
+
+@dataclass(frozen=True)
+class CallSite:
+    kind: str
+    ref: Ref
+    line: int
+    col: int
+    end_line: int
+    awaited: bool = False
+    offloaded: bool = False  # inside the callable of an offload (a lambda body)
+    args: tuple = ()  # refs of the first positional arguments (to spot file objects)
+
+
+@dataclass(frozen=True)
+class OffloadSite:
+    """An offload call, with exact positions: teeth verification mutates these later."""
+
+    wrapper: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    callable_ref: Ref
+    callable_span: tuple[int, int, int, int]  # line, col, end_line, end_col of the callable
+    function: str  # qualname of the function holding the offload
+
+
+@dataclass
+class FunctionSummary:
+    qualname: str  # module-qualified, e.g. "pkg.web.Store.get"
+    local_name: str  # inside the module, e.g. "Store.get"
+    is_async: bool
+    line: int
+    col: int
+    def_lines: tuple[int, ...]  # decorator lines and the def line (suppression comments)
+    class_qualname: str | None = None
+    decorators: tuple[Ref, ...] = ()
+    decorator_names: tuple[str, ...] = ()  # as written, e.g. "app.on_event"
+    returns: list[Ref] = field(default_factory=list)  # annotation first, then return values
+    calls: list[CallSite] = field(default_factory=list)
+    is_property: bool = False
+    is_abstract: bool = False
+    is_module_body: bool = False
+
+
+@dataclass
+class ClassSummary:
+    qualname: str
+    local_name: str
+    line: int
+    bases: tuple[Ref, ...]
+    methods: dict[str, str] = field(default_factory=dict)  # name -> function qualname
+    attrs: dict[str, Ref] = field(default_factory=dict)  # instance/class attribute types
+
+
+@dataclass
+class ModuleSummary:
+    path: str  # display path (relative to the current directory when under it)
+    module: str  # primary dotted module name
+    aliases: tuple[str, ...]  # other names the module may be imported under
+    is_test: bool
+    lines: int
+    functions: dict[str, FunctionSummary] = field(default_factory=dict)
+    classes: dict[str, ClassSummary] = field(default_factory=dict)
+    variables: dict[str, Ref] = field(default_factory=dict)  # module-level names -> value
+    suppressions: dict[int, Optional[frozenset]] = field(default_factory=dict)  # None: all
+    offloads: list[OffloadSite] = field(default_factory=list)
+
+    @property
+    def body_qualname(self) -> str:
+        return f"{self.module}.<module>"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+Result = Union[ModuleSummary, Skipped]
