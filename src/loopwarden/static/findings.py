@@ -160,6 +160,15 @@ def _edge_inferred(reached: dict[str, Reached], function: str) -> bool:
     return info.parent is not None and info.inferred and not reached[info.parent].inferred
 
 
+def _callable_name(index: ProgramIndex, qualname: str) -> str:
+    """What the user would hand to to_thread: ``NoteStore`` for its constructor, else the local name."""
+    local = index.functions[qualname].local_name
+    owner, _, method = local.rpartition(".")
+    if method in ("__init__", "__post_init__") and owner:
+        return owner
+    return local
+
+
 def _name(index: ProgramIndex, qualname: str) -> str:
     return short_function(qualname, index.function_module[qualname])
 
@@ -201,8 +210,5 @@ def _fix(index, exposure, chain, hit, info) -> str:
         return "offload the blocking work inside the hook, or register an async handler instead"
     if exposure == ASYNC_REACHABLE:
         entry, helper = chain[0], chain[1]
-        return (
-            f"offload the call at {entry.path}:{entry.line}: "
-            f"await asyncio.to_thread({_name(index, helper.function).rpartition('.')[2]}, ...)"
-        )
+        return f"offload the call at {entry.path}:{entry.line}: await asyncio.to_thread({_callable_name(index, helper.function)}, ...)"
     return _CATEGORY_FIX.get(hit.sink.category, f"offload with await asyncio.to_thread({short_symbol(hit.sink.symbol)}, ...)")

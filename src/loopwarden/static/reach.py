@@ -84,7 +84,7 @@ class CallGraph:
             value = self.index.resolve(site.ref)
             edges.extend(self._edges_to(value, site))
             if not site.awaited:
-                hit = self._sink(value, site)
+                hit = self._sink(value, site, fn.is_module_body)
                 if hit is not None:
                     sinks.append(hit)
         return edges, sinks
@@ -120,12 +120,12 @@ class CallGraph:
                 return None
         return None
 
-    def _sink(self, value: Value, site: CallSite) -> SinkHit | None:
+    def _sink(self, value: Value, site: CallSite, module_body: bool = False) -> SinkHit | None:
         if value is not None and value[0] == "ext":
             sink = self.catalog.sink(value[1])
             if sink is None or sink.lazy:
                 return None
-            if self._derived(site):
+            if self._derived(site, module_body):
                 return None
             return SinkHit(sink, site)
         ref = site.ref
@@ -156,18 +156,20 @@ class CallGraph:
                 return SinkHit(sink, site, inferred=True)
         return None
 
-    def _derived(self, site: CallSite) -> bool:
+    def _derived(self, site: CallSite, module_body: bool) -> bool:
         """An operation on an object that a blocking call in this same function produced
         (``fh.read()`` after ``open()``): the producing call is the finding."""
         origins = list(site.args)
         if site.ref[0] == "attr":
             origins.append(site.ref[1])
-        return any(self._from_sink(r, 0) for r in origins)
+        return any(self._from_sink(r, 0, module_body) for r in origins)
 
-    def _from_sink(self, ref: Ref, depth: int) -> bool:
+    def _from_sink(self, ref: Ref, depth: int, module_body: bool = False) -> bool:
         if ref is None or depth > 6:
             return False
         kind = ref[0]
+        if kind == "name" and module_body:  # module-level code binds names as variables
+            return self._from_sink(self.index.variables.get(ref[1]), depth + 1, module_body)
         if kind == "call":
             value = self.index.resolve(ref[1])
             if value is not None and value[0] == "ext":
@@ -175,9 +177,9 @@ class CallGraph:
                 if sink is not None and not sink.lazy:
                     return True
             callee = ref[1]
-            return callee is not None and callee[0] == "attr" and self._from_sink(callee[1], depth + 1)
+            return callee is not None and callee[0] == "attr" and self._from_sink(callee[1], depth + 1, module_body)
         if kind in ("attr", "elem"):
-            return self._from_sink(ref[1], depth + 1)
+            return self._from_sink(ref[1], depth + 1, module_body)
         return False
 
     def _decorated_with_offload(self, fn: FunctionSummary) -> bool:
@@ -199,9 +201,11 @@ class CallGraph:
                 startup.append(Root(qualname, STARTUP))
             elif fn.is_async:
                 loop.append(Root(qualname, DIRECT_ASYNC))
-        loop.extend(self._hook_roots())
         key = self._position
-        return sorted(loop, key=lambda r: key(r.function)), sorted(startup, key=lambda r: key(r.function))
+        # Async entry points first: on equal chain length they name the exposure.
+        loop.sort(key=lambda r: key(r.function))
+        loop.extend(sorted(self._hook_roots(), key=lambda r: key(r.function)))
+        return loop, sorted(startup, key=lambda r: key(r.function))
 
     def _position(self, qualname: str) -> tuple[str, int, str]:
         module = self.index.function_module[qualname]

@@ -1,0 +1,141 @@
+"""Command line: ``loopwarden scan [PATH ...]``.
+
+Exit codes: 0 clean; 1 findings at or above --fail-on, or an input that could not be
+scanned; 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from loopwarden import __version__
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+_PRIORITIES = ("HIGH", "MEDIUM", "LOW")
+
+
+def _priority(value: str) -> str:
+    upper = value.upper()
+    if upper not in _PRIORITIES:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(_PRIORITIES)}, got {value!r}")
+    return upper
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of processes, got {value!r}") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError("--jobs must be at least 1")
+    return jobs
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="loopwarden",
+        description="Keeps asyncio event loops free of blocking I/O.",
+    )
+    parser.add_argument("--version", action="version", version=f"loopwarden {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    scan = commands.add_parser(
+        "scan",
+        help="report blocking calls reachable from the event loop",
+        description="Report every blocking call reachable from the event loop, with the call chain that exposes it.",
+    )
+    scan.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: the current directory)")
+    scan.add_argument("--format", choices=("text", "summary", "json", "sarif"), default="text")
+    scan.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
+    scan.add_argument("--min-priority", type=_priority, default=None, metavar="LEVEL", help="report only findings at or above LEVEL (HIGH, MEDIUM, LOW)")
+    scan.add_argument("--fail-on", type=_priority, default=None, metavar="LEVEL", help="exit 1 when a finding is at or above LEVEL (default LOW)")
+    scan.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="gitignore-style pattern to skip (repeatable)")
+    scan.add_argument("--no-gitignore", action="store_true", help="scan files that .gitignore excludes")
+    scan.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N", help="worker processes for per-file analysis (default: number of cores)")
+    scan.add_argument("--config", metavar="PYPROJECT", help="read [tool.loopwarden] from this file instead of the nearest pyproject.toml")
+    scan.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help/--version
+        return int(exc.code or 0)
+    if args.command != "scan":
+        parser.print_help()
+        return EXIT_ERROR if args.command is None and argv else EXIT_CLEAN
+    try:
+        return _scan(args)
+    except _UsageError as exc:
+        print(f"loopwarden: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("loopwarden: interrupted", file=sys.stderr)
+        return 130
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _scan(args: argparse.Namespace) -> int:
+    from loopwarden.catalog import CatalogError, load_catalog
+    from loopwarden.config import ConfigError, find_pyproject, load_config
+    from loopwarden.report import render
+    from loopwarden.static.findings import PRIORITY_RANK
+    from loopwarden.static.scan import scan
+
+    paths = args.paths or ["."]
+    try:
+        pyproject = Path(args.config) if args.config else find_pyproject(Path(paths[0]) if os.path.exists(paths[0]) else Path.cwd())
+        if args.config and not pyproject.is_file():
+            raise ConfigError(f"{args.config}: no such file")
+        config = load_config(pyproject)
+        catalog = load_catalog(config.catalog, str(pyproject) if pyproject else "pyproject.toml")
+    except (ConfigError, CatalogError) as exc:
+        raise _UsageError(str(exc)) from None
+    fail_on = args.fail_on or config.fail_on
+    result = scan(
+        paths,
+        catalog,
+        excludes=[*config.exclude, *args.exclude],
+        respect_gitignore=config.respect_gitignore and not args.no_gitignore,
+        max_file_size=config.max_file_size,
+        jobs=args.jobs or os.cpu_count() or 1,
+        min_priority=args.min_priority or config.min_priority,
+    )
+    for skipped in result.skipped:
+        print(f"loopwarden: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    color = args.color == "always" or (args.color == "auto" and args.output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    report = render(result, args.format, color=color)
+    if args.output:
+        _write_atomically(Path(args.output), report)
+    else:
+        sys.stdout.write(report)
+    failing = any(PRIORITY_RANK[f.priority] <= PRIORITY_RANK[fail_on] for f in result.findings)
+    return EXIT_FINDINGS if failing or result.skipped else EXIT_CLEAN
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    import tempfile
+
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    except OSError as exc:
+        raise _UsageError(f"{path}: cannot write: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

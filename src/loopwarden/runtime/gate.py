@@ -1,0 +1,267 @@
+"""The gate: blockbuster's interception plus loopwarden's rules, with every hit recorded.
+
+blockbuster decides (is a loop running in this thread, does the stack pass through the
+project, is the caller allowed) and raises ``BlockingError``. loopwarden wraps each of
+blockbuster's checkers once more to record the hit before the error propagates, so a hit
+that production code swallows still fails the test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import sys
+import threading
+import types
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from blockbuster import BlockBuster, BlockBusterFunction, BlockingError
+
+from loopwarden.catalog import Catalog, default_catalog
+from loopwarden.runtime.project import Project
+from loopwarden.runtime.records import Hit, Location
+from loopwarden.runtime.rules import DEFAULT_RULES, AllowedFrame, RuleSpec, Target, resolve
+
+_RUNTIME_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_COROUTINE_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
+
+_CATEGORY_BY_PREFIX = (
+    ("builtins.open", "FILE_OPEN"),
+    ("os.open", "FILE_OPEN"),
+    ("builtins.input", "INPUT"),
+    ("io.", "FILE_IO"),
+    ("os.read", "FILE_IO"),
+    ("os.write", "FILE_IO"),
+    ("os.sendfile", "FILE_IO"),
+    ("os.", "FS_META"),
+    ("socket.", "NETWORK"),
+    ("ssl.", "NETWORK"),
+    ("sqlite3.", "DB"),
+    ("subprocess.", "SUBPROCESS"),
+    ("time.sleep", "SLEEP"),
+    ("threading.", "LOCK_WAIT"),
+)
+
+
+@dataclass(frozen=True)
+class Symbol:
+    name: str
+    category: str | None
+    operation: str
+
+
+def catalogue_symbol(dotted: str, catalog: Catalog) -> Symbol:
+    """Name a function as the catalogue names it (``io.open`` -> ``builtins.open``)."""
+    name = catalog.canonical(dotted)
+    if name.endswith(".__init__"):
+        name = name[: -len(".__init__")]
+    sink = catalog.sink(name)
+    if sink is not None:
+        return Symbol(sink.symbol, sink.category, sink.operation)
+    category = next((cat for prefix, cat in _CATEGORY_BY_PREFIX if name.startswith(prefix)), None)
+    return Symbol(name, category, name.rpartition(".")[2])
+
+
+def _project_modules(project: Project) -> list[types.ModuleType]:
+    """blockbuster takes modules and matches their path as a prefix: hand it stand-in module
+    objects carrying the project's paths, so nothing of the project is imported here."""
+    stand_ins = []
+    for index, root in enumerate(project.roots):
+        module = types.ModuleType(f"loopwarden_project_root_{index}")
+        if root.endswith(os.sep):
+            module.__path__ = [root]  # type: ignore[attr-defined]
+        else:
+            module.__file__ = root
+        stand_ins.append(module)
+    return stand_ins
+
+
+def _excluded_modules() -> list[types.ModuleType]:
+    module = types.ModuleType("loopwarden_runtime")
+    module.__path__ = [_RUNTIME_PACKAGE]  # type: ignore[attr-defined]
+    return [module]
+
+
+class _Patch:
+    """One intercepted function: blockbuster's checker, wrapped by loopwarden's recorder."""
+
+    def __init__(self, function: BlockBusterFunction, symbol: Symbol, intercepted: str, gate: Gate) -> None:
+        self.function = function
+        self.symbol = symbol
+        self.intercepted = intercepted
+        self.gate = gate
+
+    def install(self) -> None:
+        self.function.activate()
+        if not self.function.activated:
+            return
+        checker = getattr(self.function.module, self.function.func_name)
+        _set_attribute(self.function.module, self.function.func_name, self._recording(checker))
+
+    def uninstall(self) -> None:
+        self.function.deactivate()  # restores the original function, not the checker
+
+    def _recording(self, checker: Callable[..., Any]) -> Callable[..., Any]:
+        gate, patch = self.gate, self
+
+        def loopwarden_checked(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return checker(*args, **kwargs)
+            except BlockingError as error:
+                if not getattr(error, "loopwarden_hit", None):
+                    error.loopwarden_hit = gate.record(patch, sys._getframe(1))  # type: ignore[attr-defined]
+                raise
+
+        return loopwarden_checked
+
+
+def _set_attribute(owner: Any, name: str, value: Any) -> None:
+    try:
+        setattr(owner, name, value)
+    except TypeError:  # a built-in type (io.BufferedReader): same mechanism as blockbuster
+        import forbiddenfruit
+
+        forbiddenfruit.curse(owner, name, value)
+
+
+class Gate:
+    """Intercepts blocking calls on event-loop threads while active; records each hit."""
+
+    def __init__(
+        self,
+        project: Project,
+        extra: Iterable[Target] = (),
+        allowed: Iterable[AllowedFrame] = (),
+        catalog: Catalog | None = None,
+        include_blockbuster_defaults: bool = True,
+    ) -> None:
+        self.project = project
+        self.catalog = catalog or default_catalog()
+        self.hits: list[Hit] = []
+        self.test = "<no test>"
+        self.phase = "call"
+        self.active = False
+        scanned, excluded = _project_modules(project), _excluded_modules()
+        functions: dict[str, BlockBusterFunction] = {}
+        if include_blockbuster_defaults:
+            functions.update(BlockBuster(scanned, excluded_modules=excluded).functions)
+        for rule in DEFAULT_RULES:
+            functions.setdefault(rule.target, _function_for(resolve(rule.target, "loopwarden"), rule, scanned, excluded))
+        for target in extra:
+            functions.setdefault(target.dotted, _function_for(target, RuleSpec(target.dotted), scanned, excluded))
+        self.patches = [self._patch_for(name, fn, allowed) for name, fn in _unique_targets(functions)]
+
+    def _patch_for(self, name: str, function: BlockBusterFunction, allowed: Iterable[AllowedFrame]) -> _Patch:
+        for frame in allowed:
+            function.can_block_in(frame.filename, set(frame.functions))
+        return _Patch(function, catalogue_symbol(name, self.catalog), self.catalog.canonical(name), self)
+
+    # -- switching ---------------------------------------------------------------------------
+    def activate(self) -> None:
+        if self.active:
+            return
+        installed: list[_Patch] = []
+        try:
+            for patch in self.patches:
+                patch.install()
+                installed.append(patch)
+        except BaseException:
+            for patch in reversed(installed):
+                patch.uninstall()
+            raise
+        self.active = True
+
+    def deactivate(self) -> None:
+        for patch in reversed(self.patches):
+            patch.uninstall()
+        self.active = False
+
+    def __enter__(self) -> Gate:
+        self.activate()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.deactivate()
+
+    # -- recording ---------------------------------------------------------------------------
+    def record(self, patch: _Patch, caller: types.FrameType | None) -> Hit:
+        """Runs on the loop thread with the patches active: frame walking and strings only."""
+        location, called, entry_point = self._describe_stack(caller)
+        symbol = patch.symbol
+        if called is not None:
+            called_symbol = catalogue_symbol(called, self.catalog)
+            if self.catalog.sink(called_symbol.name) is not None:
+                symbol = called_symbol
+        task = asyncio.current_task()
+        hit = Hit(
+            test=self.test,
+            phase=self.phase,
+            symbol=symbol.name,
+            intercepted=patch.intercepted,
+            category=symbol.category,
+            operation=symbol.operation,
+            location=location,
+            entry_point=entry_point,
+            task=task.get_name() if task is not None else None,
+            thread=threading.current_thread().name,
+        )
+        self.hits.append(hit)
+        return hit
+
+    def _describe_stack(self, frame: types.FrameType | None) -> tuple[Location | None, str | None, str | None]:
+        """First project frame, the API it called (``pathlib.Path.exists`` above ``os.stat``),
+        and the outermost project coroutine (the async entry point)."""
+        location = called = entry_point = None
+        inner: types.FrameType | None = None
+        while frame is not None:
+            code = frame.f_code
+            if self.project.contains(code.co_filename):
+                if location is None:
+                    location = self._location(frame)
+                    called = _dotted_name(inner) if inner is not None else None
+                if code.co_flags & _COROUTINE_FLAGS:
+                    entry_point = f"{self.project.relpath(code.co_filename)}::{_qualname(code)}"
+            inner, frame = frame, frame.f_back
+        return location, called, entry_point
+
+    def _location(self, frame: types.FrameType) -> Location:
+        return Location(self.project.relpath(frame.f_code.co_filename), frame.f_lineno, _qualname(frame.f_code))
+
+    def take_hits(self) -> list[Hit]:
+        hits, self.hits = self.hits, []
+        return hits
+
+
+def _function_for(
+    target: Target, rule: RuleSpec, scanned: list[types.ModuleType], excluded: list[types.ModuleType]
+) -> BlockBusterFunction:
+    function = BlockBusterFunction(
+        target.owner, target.attribute, scanned_modules=scanned, excluded_modules=excluded
+    )
+    for frame in rule.allowed:
+        function.can_block_in(frame.filename, set(frame.functions))
+    return function
+
+
+def _unique_targets(functions: dict[str, BlockBusterFunction]) -> list[tuple[str, BlockBusterFunction]]:
+    """``builtins.open`` and ``io.open`` are two attributes: both are patched. The same
+    attribute reached by two names (a user's extra repeating a default) is patched once."""
+    seen: set[tuple[int, str]] = set()
+    unique = []
+    for name, function in functions.items():
+        key = (id(function.module), function.func_name)
+        if key not in seen:
+            seen.add(key)
+            unique.append((name, function))
+    return unique
+
+
+def _qualname(code: types.CodeType) -> str:
+    return getattr(code, "co_qualname", code.co_name)
+
+
+def _dotted_name(frame: types.FrameType) -> str | None:
+    module = frame.f_globals.get("__name__")
+    return f"{module}.{_qualname(frame.f_code)}" if isinstance(module, str) else None
