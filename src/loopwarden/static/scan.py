@@ -56,11 +56,15 @@ def read_source(path: str, max_size: int) -> str:
         raise ValueError("contains NUL bytes (not a text file)")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    except SyntaxError:  # undecodable bytes in the first two lines: report them as such
+        encoding = "utf-8"
+    try:
         return data.decode(encoding)
-    except (SyntaxError, LookupError) as exc:
-        raise ValueError(f"cannot determine the encoding: {exc}") from None
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r} in the coding declaration") from None
     except UnicodeDecodeError as exc:
-        raise ValueError(f"cannot decode as {exc.encoding}: invalid byte at offset {exc.start}") from None
+        line = data[: exc.start].count(b"\n") + 1
+        raise ValueError(f"cannot decode as {exc.encoding}: invalid byte 0x{data[exc.start]:02x} at line {line}") from None
 
 
 def analyze_file(source_file: SourceFile, options: ExtractOptions, max_size: int) -> Result:
