@@ -25,7 +25,7 @@ class Category:
 
 
 def _cat(name: str, summary: str, why: str, example: str, instead: str, cost: str = HEAVY) -> Category:
-    return Category(name, summary, why.strip(), example.strip("\n"), instead.strip("\n"), cost)
+    return Category(name, summary, why.strip(), example.strip("\n") + "\n", instead.strip("\n") + "\n", cost)
 
 
 CATEGORIES: dict[str, Category] = {
@@ -33,198 +33,356 @@ CATEGORIES: dict[str, Category] = {
     for c in (
         _cat(
             "FILE_OPEN",
-            "Opens a file on the event loop.",
+            "Opens a file on the event loop (open, os.open, Path.open, shelve.open, PIL.Image.open, ...).",
             """
 `open()` performs a blocking `open(2)` syscall and returns a file object whose reads and
-writes block too. On a network file system or a busy disk the loop stalls for every other
-request on the worker.""",
+writes block too. On a network file system, a busy disk or a cold page cache the loop
+stalls, and with it every other request that this worker serves. File objects returned by
+`open()` are typed, so the reads and writes on them are not reported again: the open is the
+finding, and the fix is to move the whole open-read-close sequence off the loop.""",
             """
-async def read_note(name):
-    with open(f"notes/{name}.txt") as fh:
-        return fh.read()""",
+async def read_note(name: str) -> str:
+    with open(f"notes/{name}.txt", encoding="utf-8") as fh:
+        return fh.read()
+""",
             """
-async def read_note(name):
-    return await asyncio.to_thread(Path(f"notes/{name}.txt").read_text)""",
+import asyncio
+from pathlib import Path
+
+
+async def read_note(name: str) -> str:
+    path = Path("notes") / f"{name}.txt"
+    return await asyncio.to_thread(path.read_text, encoding="utf-8")
+""",
         ),
         _cat(
             "FILE_IO",
-            "Reads or writes file contents (file objects, json/pickle/csv/yaml/toml on files).",
+            "Reads or writes file contents (file objects, Path.read_text, json/pickle/yaml/toml/csv on files, os.read).",
             """
-The cost of a read or write grows with the size of the data and with disk latency, and
-`json.dump(obj, fh)` is a series of small blocking writes.""",
+The cost of a read or write grows with the size of the data and with disk latency, and the
+serialisers that take a file (`json.dump(obj, fh)`, `pickle.load(fh)`, `yaml.safe_load(fh)`)
+turn one logical operation into many small blocking reads or writes. `fsync` can wait for
+the device for hundreds of milliseconds.""",
             """
-async def save(state, fh):
-    json.dump(state, fh)""",
+import json
+from pathlib import Path
+
+
+async def load_state(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+""",
             """
-async def save(state, path):
-    text = json.dumps(state)
-    await asyncio.to_thread(path.write_text, text)""",
+import asyncio
+import json
+from pathlib import Path
+
+
+async def load_state(path: Path) -> dict:
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    return json.loads(text)
+""",
         ),
         _cat(
             "FS_META",
-            "Touches file-system metadata (stat, exists, listdir, mkdir, rename, ...).",
+            "Touches file-system metadata (stat, exists, mkdir, rename, unlink, listdir, scandir, walk, glob, ...).",
             """
-Each call is a syscall that can wait on the disk, and directory listings grow with the
-directory. Cheap single calls are reported as MEDIUM; listings and walks as HIGH.""",
+Each call is at least one syscall that can wait on the disk or a network file system, and
+directory listings, walks and globs grow with the tree they read. Single metadata calls
+are `cheap` (MEDIUM on the loop); listings and walks are `heavy` (HIGH); `os.getcwd`,
+`Path.absolute` and `expanduser` are `free` (LOW).""",
             """
-async def ensure_dir(path: Path):
+from pathlib import Path
+
+
+async def ensure_dir(path: Path) -> None:
     if not path.exists():
-        path.mkdir(parents=True)""",
+        path.mkdir(parents=True)
+""",
             """
-async def ensure_dir(path: Path):
-    await asyncio.to_thread(path.mkdir, parents=True, exist_ok=True)""",
+import asyncio
+from pathlib import Path
+
+
+async def ensure_dir(path: Path) -> None:
+    await asyncio.to_thread(path.mkdir, parents=True, exist_ok=True)
+""",
             cost=CHEAP,
         ),
         _cat(
             "FS_TREE",
-            "Copies, moves or deletes whole file trees (shutil).",
+            "Copies, moves or deletes files and whole trees (shutil.copy*, move, rmtree, make_archive).",
             """
-`shutil.copytree`, `rmtree`, `move` and `make_archive` touch every file below a directory:
-their cost is unbounded.""",
+`shutil.copytree`, `rmtree`, `move` and `make_archive` touch every file below a directory,
+and `copyfile` copies every byte: their cost is unbounded and grows with the data.""",
             """
-async def reset(workdir):
-    shutil.rmtree(workdir)""",
+import shutil
+
+
+async def reset(workdir: str) -> None:
+    shutil.rmtree(workdir)
+""",
             """
-async def reset(workdir):
-    await asyncio.to_thread(shutil.rmtree, workdir)""",
+import asyncio
+import shutil
+
+
+async def reset(workdir: str) -> None:
+    await asyncio.to_thread(shutil.rmtree, workdir)
+""",
         ),
         _cat(
             "TEMPFILE",
-            "Creates temporary files or directories.",
+            "Creates temporary files or directories (tempfile).",
             """
-`tempfile` creates files on disk (and for `TemporaryDirectory`, removes whole trees on
-exit), all with blocking syscalls.""",
+`tempfile` creates files on disk with blocking syscalls, retries on name collisions, and
+`TemporaryDirectory` removes a whole tree when it is cleaned up. The first `gettempdir()`
+even probes candidate directories by writing test files.""",
             """
-async def render(doc):
-    with tempfile.NamedTemporaryFile("w", suffix=".pdf") as tmp:
-        ...""",
+import tempfile
+
+
+async def render(doc: bytes) -> str:
+    with tempfile.NamedTemporaryFile("wb", suffix=".pdf", delete=False) as tmp:
+        tmp.write(doc)
+    return tmp.name
+""",
             """
-async def render(doc):
-    return await asyncio.to_thread(render_sync, doc)""",
+import asyncio
+import tempfile
+
+
+def _write_temp(doc: bytes) -> str:
+    with tempfile.NamedTemporaryFile("wb", suffix=".pdf", delete=False) as tmp:
+        tmp.write(doc)
+    return tmp.name
+
+
+async def render(doc: bytes) -> str:
+    return await asyncio.to_thread(_write_temp, doc)
+""",
         ),
         _cat(
             "ARCHIVE",
-            "Reads or writes archives and compressed files (zipfile, tarfile, gzip, bz2, lzma).",
+            "Reads or writes archives and compressed data (zipfile, tarfile, gzip, bz2, lzma, zlib).",
             """
 Compression is CPU-bound and archive I/O reads and writes whole files: both hold the loop
-for as long as the data takes.""",
+for as long as the data takes. Opening an archive already reads its index from disk.""",
             """
-async def unpack(upload, dest):
+import zipfile
+
+
+async def unpack(upload: str, dest: str) -> None:
     with zipfile.ZipFile(upload) as zf:
-        zf.extractall(dest)""",
+        zf.extractall(dest)
+""",
             """
-async def unpack(upload, dest):
-    await asyncio.to_thread(shutil.unpack_archive, upload, dest)""",
+import asyncio
+import zipfile
+
+
+def _extract(upload: str, dest: str) -> None:
+    with zipfile.ZipFile(upload) as zf:
+        zf.extractall(dest)
+
+
+async def unpack(upload: str, dest: str) -> None:
+    await asyncio.to_thread(_extract, upload, dest)
+""",
         ),
         _cat(
             "SUBPROCESS",
-            "Starts or waits for a child process (subprocess, os.system, os.popen, os.spawn*, os.wait*).",
+            "Starts or waits for a child process (subprocess, os.system, os.popen, os.spawn*, os.exec*, os.wait*).",
             """
 `subprocess.run()` waits for the child to exit; even `Popen()` forks and execs, which can
-take tens of milliseconds in a large process.""",
+take tens of milliseconds in a large process, and `Popen.wait()`/`communicate()` wait for
+as long as the child runs. asyncio has its own non-blocking subprocess API.""",
             """
-async def git_head():
-    return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True).stdout""",
+import subprocess
+
+
+async def git_head() -> bytes:
+    return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True).stdout
+""",
             """
-async def git_head():
+import asyncio
+
+
+async def git_head() -> bytes:
     proc = await asyncio.create_subprocess_exec(
-        "git", "rev-parse", "HEAD", stdout=asyncio.subprocess.PIPE)
+        "git", "rev-parse", "HEAD", stdout=asyncio.subprocess.PIPE
+    )
     out, _ = await proc.communicate()
-    return out""",
+    return out
+""",
         ),
         _cat(
             "SLEEP",
-            "Sleeps the thread (time.sleep).",
+            "Sleeps the thread (time.sleep, signal.pause, sched.scheduler.run).",
             """
 `time.sleep()` suspends the whole thread: on the loop thread, nothing else runs until it
-returns.""",
+returns, so a one-second back-off becomes a one-second outage for every task.""",
             """
+import time
+
+
 async def retry(fn):
     time.sleep(1)
-    return await fn()""",
+    return await fn()
+""",
             """
+import asyncio
+
+
 async def retry(fn):
     await asyncio.sleep(1)
-    return await fn()""",
+    return await fn()
+""",
         ),
         _cat(
             "NETWORK",
-            "Talks to the network with a synchronous client (socket, urllib, requests, httpx.Client, smtplib, ...).",
+            "Talks to the network with a synchronous client (socket, ssl, urllib, http.client, requests, httpx.Client, urllib3, smtplib, ftplib, paramiko, ...).",
             """
-A network round trip takes milliseconds at best and the full timeout at worst; a sync
-client holds the loop for all of it.""",
+A network round trip takes milliseconds at best and the full time-out at worst; a sync
+client holds the loop for all of it, plus connection set-up, TLS handshakes and retries.
+Some constructors connect immediately (`smtplib.SMTP(host)`, `ftplib.FTP(host)`).""",
             """
-async def fetch(url):
-    return requests.get(url, timeout=10).json()""",
+import requests
+
+
+async def fetch(url: str) -> dict:
+    return requests.get(url, timeout=10).json()
+""",
             """
-async def fetch(url):
+import httpx
+
+
+async def fetch(url: str) -> dict:
     async with httpx.AsyncClient() as client:
-        return (await client.get(url, timeout=10)).json()""",
+        response = await client.get(url, timeout=10)
+        return response.json()
+""",
         ),
         _cat(
             "DNS",
-            "Resolves a host name synchronously (socket.getaddrinfo, gethostbyname, ...).",
+            "Resolves a host name synchronously (socket.getaddrinfo, gethostbyname, getfqdn, dnspython).",
             """
-The resolver may query a remote DNS server, with multi-second time-outs when it is slow.""",
+The system resolver may query a remote DNS server, with multi-second time-outs and retries
+when the server is slow or unreachable. `loop.getaddrinfo()` runs the same lookup in the
+default executor.""",
             """
-async def resolve(host):
-    return socket.gethostbyname(host)""",
+import socket
+
+
+async def resolve(host: str) -> str:
+    return socket.gethostbyname(host)
+""",
             """
-async def resolve(host):
+import asyncio
+
+
+async def resolve(host: str) -> str:
     infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-    return infos[0][4][0]""",
+    return infos[0][4][0]
+""",
         ),
         _cat(
             "DB",
-            "Uses a synchronous database driver (sqlite3, psycopg2, pymysql, pymongo, redis, SQLAlchemy sessions).",
+            "Uses a synchronous database or cache driver (sqlite3, psycopg2/psycopg, pymysql, pymongo, redis, SQLAlchemy sessions, ...).",
             """
-Queries wait on the database server or the disk; the loop is held for the whole query.""",
+Queries wait on the database server, the network or the disk; connecting adds a handshake
+and often TLS. The loop is held for the whole query, and a slow query becomes an outage.
+Use the async driver (aiosqlite, asyncpg, psycopg's AsyncConnection, redis.asyncio,
+SQLAlchemy's AsyncSession, motor/pymongo's AsyncMongoClient) or offload.""",
             """
-async def get_user(uid):
+import sqlite3
+
+
+async def get_user(uid: int):
     conn = sqlite3.connect("app.db")
-    return conn.execute("select * from users where id = ?", (uid,)).fetchone()""",
+    return conn.execute("select * from users where id = ?", (uid,)).fetchone()
+""",
             """
-async def get_user(uid):
+import aiosqlite
+
+
+async def get_user(uid: int):
     async with aiosqlite.connect("app.db") as conn:
-        cur = await conn.execute("select * from users where id = ?", (uid,))
-        return await cur.fetchone()""",
+        cursor = await conn.execute("select * from users where id = ?", (uid,))
+        return await cursor.fetchone()
+""",
         ),
         _cat(
             "LOCK_WAIT",
-            "Waits on a thread primitive (threading locks and events, queue.Queue, futures, Thread.join).",
+            "Waits on a thread or process primitive (threading locks, events and joins, queue.Queue, futures, multiprocessing).",
             """
-A thread primitive waits for another thread; while it waits, the loop thread is blocked.""",
+A thread primitive waits for another thread; while it waits, the loop thread is blocked,
+and if the other side needs the loop to make progress (`run_coroutine_threadsafe(...).result()`),
+the program deadlocks. Use the asyncio primitives, or `asyncio.wrap_future` for futures.""",
             """
-async def next_job(q: queue.Queue):
-    return q.get()""",
+import queue
+
+
+async def next_job(jobs: queue.Queue):
+    return jobs.get()
+""",
             """
-async def next_job(q: asyncio.Queue):
-    return await q.get()""",
+import asyncio
+
+
+async def next_job(jobs: asyncio.Queue):
+    return await jobs.get()
+""",
         ),
         _cat(
             "INPUT",
-            "Reads from the terminal (input, getpass).",
+            "Reads from the terminal (input, getpass, sys.stdin, breakpoint).",
             """
-`input()` waits for a human.""",
+`input()` waits for a human, and so does a debugger prompt: the loop stops for as long as
+nobody types.""",
             """
-async def confirm():
-    return input("continue? ") == "y\"""",
+async def confirm() -> bool:
+    return input("continue? ") == "y"
+""",
             """
-async def confirm():
-    return await asyncio.to_thread(input, "continue? ") == "y\"""",
+import asyncio
+
+
+async def confirm() -> bool:
+    answer = await asyncio.to_thread(input, "continue? ")
+    return answer == "y"
+""",
         ),
         _cat(
             "SDK",
-            "Calls a synchronous SDK client (boto3, kubernetes, elasticsearch, OpenAI, Anthropic, LangChain invoke).",
+            "Calls a synchronous SDK client (boto3, kubernetes, elasticsearch, OpenAI, Anthropic, Google Cloud, LangChain invoke, ...).",
             """
-SDK clients make HTTP requests under the hood, often with retries and back-off: seconds on
-the loop.""",
+SDK clients make HTTP requests under the hood, often with retries and exponential back-off:
+seconds on the loop, and LLM calls routinely take tens of seconds. Most SDKs ship an async
+client (`AsyncOpenAI`, `AsyncAnthropic`, `ainvoke`, `aioboto3`, `kubernetes_asyncio`).""",
             """
-async def answer(question):
-    return client.chat.completions.create(model="gpt-4o", messages=[...])""",
+from openai import OpenAI
+
+client = OpenAI()
+
+
+async def answer(question: str) -> str:
+    completion = client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
+    )
+    return completion.choices[0].message.content
+""",
             """
-async def answer(question):
-    return await async_client.chat.completions.create(model="gpt-4o", messages=[...])""",
+from openai import AsyncOpenAI
+
+client = AsyncOpenAI()
+
+
+async def answer(question: str) -> str:
+    completion = await client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": question}]
+    )
+    return completion.choices[0].message.content
+""",
         ),
     )
 }
