@@ -1,0 +1,335 @@
+"""Generate the rule reference (``docs/rules.md``) from the categories and the catalogue.
+
+    python -m loopwarden.catalog.docgen docs/rules.md          # (re)write the file
+    python -m loopwarden.catalog.docgen --check docs/rules.md  # exit 1 if it is stale
+
+The output depends only on :data:`CATEGORIES` and the built-in catalogue, so it is
+deterministic; a test runs ``--check`` to keep the committed file in sync.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Iterable
+
+from loopwarden.catalog import Catalog, Sink, _builtin_table, default_catalog
+from loopwarden.catalog.categories import CATEGORIES, CHEAP, FREE, HEAVY, Category
+
+_COST_TEXT = {
+    HEAVY: "`heavy`: the cost grows with the data or waits on something outside the process. "
+    "On the loop (any exposure but STARTUP, outside tests) the finding is **HIGH**.",
+    CHEAP: "`cheap`: a single metadata syscall. On the loop the finding is **MEDIUM**.",
+    FREE: "`free`: near-free in practice (no disk or network access). The finding is **LOW**.",
+}
+
+_EXPOSURES = (
+    (
+        "DIRECT_ASYNC",
+        "The call is in the body of an `async def` (including async generators, `__aenter__` and "
+        "`__aexit__`), and not inside an offload.",
+    ),
+    (
+        "ASYNC_REACHABLE",
+        "The call is in a sync function that some `async def` calls (not through an offload), "
+        "transitively and across files. The report gives the shortest call chain from the coroutine.",
+    ),
+    (
+        "SYNC_HOOK",
+        "The call is in a sync framework hook that an async runner executes on the loop "
+        "(the catalogue's `[[hook]]` entries, below; users add their own).",
+    ),
+    (
+        "STARTUP",
+        "Module-level code, and code reached only from it: it runs at import time, usually once, "
+        "before the loop serves requests.",
+    ),
+)
+
+_NOT_REPORTED = (
+    "sync code that no async code reaches",
+    "sync FastAPI/Starlette route handlers (the framework runs them in a thread pool)",
+    "anything inside an offload (the callable passed to `asyncio.to_thread` and the wrappers below)",
+    "calls that are awaited",
+)
+
+_PRIORITIES = (
+    ("HIGH", "On the loop (any exposure but STARTUP), outside tests, with a `heavy` sink."),
+    (
+        "MEDIUM",
+        "The same exposure with a `cheap` sink, or any sink reached only through an inferred edge "
+        "(a call on an abstract base resolved to its overrides, or a duck-typed method match).",
+    ),
+    (
+        "LOW",
+        "STARTUP exposure, code in tests (`tests/`, `test_*.py`, `conftest.py`), and `free` sinks.",
+    ),
+)
+
+
+def _code(text: str) -> str:
+    return f"`{text}`"
+
+
+def _sink_label(sink: Sink, category: Category, owner: str) -> str:
+    name = sink.symbol[len(owner) + 1 :] if owner else sink.symbol
+    notes = []
+    if sink.cost != category.cost:
+        notes.append(sink.cost)
+    if sink.lazy:
+        notes.append("lazy")
+    if sink.duck:
+        notes.append("duck")
+    label = _code(name)
+    return f"{label} ({', '.join(notes)})" if notes else label
+
+
+def _owner(symbol: str, siblings: dict[str, int]) -> str:
+    """The group heading of a symbol: its parent, when the parent has several members."""
+    head = symbol.rpartition(".")[0]
+    return head if siblings.get(head, 0) > 1 else ""
+
+
+def _symbol_lines(sinks: list[Sink], category: Category) -> list[str]:
+    parents: dict[str, int] = defaultdict(int)
+    for sink in sinks:
+        parents[sink.symbol.rpartition(".")[0]] += 1
+    grouped: dict[str, list[Sink]] = defaultdict(list)
+    for sink in sinks:
+        grouped[_owner(sink.symbol, parents)].append(sink)
+    lines = []
+    singles = grouped.pop("", [])
+    for owner in sorted(grouped):
+        members = ", ".join(_sink_label(s, category, owner) for s in sorted(grouped[owner], key=lambda s: s.symbol))
+        lines.append(f"- {_code(owner)}: {members}")
+    if singles:
+        members = ", ".join(_sink_label(s, category, "") for s in sorted(singles, key=lambda s: s.symbol))
+        lines.append(f"- {members}")
+    return lines
+
+
+def _pattern_lines(patterns: list[dict], category: str) -> list[str]:
+    lines = []
+    for pattern in patterns:
+        if pattern.get("category") != category:
+            continue
+        line = f"- {_code(pattern['match'])}"
+        cost = pattern.get("cost", CATEGORIES[category].cost)
+        if cost != CATEGORIES[category].cost:
+            line += f" ({cost})"
+        excludes = [_code(x) for x in pattern.get("exclude", [])]
+        if excludes:
+            line += f", except {', '.join(excludes)}"
+        lines.append(line)
+    return lines
+
+
+def _raw_patterns() -> list[dict]:
+    """The built-in [[pattern]] tables as written (the loader keeps only compiled regexes)."""
+    return list(_builtin_table().get("pattern", []))
+
+
+def _category_section(catalog: Catalog, raw_patterns: list[dict], category: Category) -> list[str]:
+    sinks = [s for s in catalog.sinks.values() if s.category == category.name]
+    patterns = _pattern_lines(raw_patterns, category.name)
+    out = [
+        f"## {category.name}",
+        "",
+        "### What it does",
+        "",
+        category.summary,
+        "",
+        "### Why is this bad?",
+        "",
+        category.why,
+        "",
+        "### Example",
+        "",
+        "```python",
+        category.example.rstrip("\n"),
+        "```",
+        "",
+        "### Use instead",
+        "",
+        "```python",
+        category.instead.rstrip("\n"),
+        "```",
+        "",
+        "### Cost class",
+        "",
+        _COST_TEXT[category.cost],
+        "",
+        f"### Catalogued symbols ({len(sinks)})",
+        "",
+    ]
+    if sinks:
+        out += _symbol_lines(sinks, category)
+    else:
+        out.append("None built in; see the patterns below.")
+    if patterns:
+        out += ["", f"Patterns ({len(patterns)}):", ""] + patterns
+    out.append("")
+    return out
+
+
+def _offload_lines(catalog: Catalog) -> list[str]:
+    lines = []
+    for offload in catalog.offloads:
+        if offload.name:
+            target = _code(offload.name)
+        else:
+            target = f"any {_code('.' + str(offload.method) + '(...)')} method call"
+        lines.append(f"- {target}: callable at positional argument {offload.callable_arg}")
+    return lines
+
+
+def _hook_lines(catalog: Catalog) -> list[str]:
+    lines = []
+    for hook in catalog.hooks:
+        if hook.base:
+            methods = ", ".join(
+                f"{_code(sync)} (async twin {_code(twin)})" if twin else _code(sync) for sync, twin in hook.methods
+            )
+            lines.append(f"- {hook.framework}: subclasses of {_code(hook.base)}: {methods}")
+        else:
+            lines.append(f"- {hook.framework}: sync functions decorated with {_code(str(hook.decorator))}")
+    return lines
+
+
+def _table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
+    header = list(header)
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def render(catalog: Catalog | None = None, raw_patterns: list[dict] | None = None) -> str:
+    """The Markdown reference for ``catalog`` (default: the built-in one)."""
+    catalog = catalog or default_catalog()
+    raw_patterns = _raw_patterns() if raw_patterns is None else raw_patterns
+    counts: dict[str, int] = defaultdict(int)
+    pattern_counts: dict[str, int] = defaultdict(int)
+    for sink in catalog.sinks.values():
+        counts[sink.category] += 1
+    for pattern in catalog.patterns:
+        pattern_counts[pattern.category] += 1
+    out = [
+        "# loopwarden rules",
+        "",
+        "<!-- Generated by `python -m loopwarden.catalog.docgen docs/rules.md`"
+        " from src/loopwarden/catalog/categories.py and blocking.toml. Do not edit by hand. -->",
+        "",
+        "Every finding names a blocking call (a catalogued *sink*), its **category**, its **exposure**",
+        "(how the event loop reaches it) and a **priority**. The catalogue lists "
+        f"{len(catalog.sinks)} symbols and {len(catalog.patterns)} patterns.",
+        "",
+        "In the symbol lists below, methods are grouped under their class or module; notes in",
+        "parentheses mark a cost that differs from the category's, `lazy` calls (they block where",
+        "the returned iterator is consumed) and `duck` methods (matched by name on receivers of",
+        "unknown type, reported as inferred).",
+        "",
+        "## Categories",
+        "",
+    ]
+    out += _table(
+        ("Category", "What it does", "Cost", "Symbols", "Patterns"),
+        (
+            (f"[{c.name}](#{c.name.lower()})", c.summary, f"`{c.cost}`", str(counts[c.name]), str(pattern_counts[c.name]))
+            for c in CATEGORIES.values()
+        ),
+    )
+    out.append("")
+    for category in CATEGORIES.values():
+        out += _category_section(catalog, raw_patterns, category)
+    out += ["## Exposures", ""]
+    out += [f"- **{name}**: {text}" for name, text in _EXPOSURES]
+    out += ["", "Not reported:", ""] + [f"- {text}" for text in _NOT_REPORTED] + [""]
+    out += ["## Priorities", ""]
+    out += [f"- **{name}**: {text}" for name, text in _PRIORITIES]
+    out += [
+        "",
+        "## Offload wrappers",
+        "",
+        "A callable passed to one of these runs off the loop; the code it reaches is not reported.",
+        "",
+    ]
+    out += _offload_lines(catalog)
+    out += [
+        "",
+        "## Hooks",
+        "",
+        "Sync code that a framework runs on the loop (exposure SYNC_HOOK). A method hook applies only",
+        "when the subclass does not define the async twin.",
+        "",
+    ]
+    out += _hook_lines(catalog)
+    out += [
+        "",
+        "## Extending the catalogue",
+        "",
+        "Add tables with the same schema as the built-in `blocking.toml` under",
+        "`[tool.loopwarden.catalog]` in `pyproject.toml`:",
+        "",
+        "```toml",
+        "[[tool.loopwarden.catalog.group]]",
+        'category = "NETWORK"',
+        'symbols = ["mycompany.http.fetch", { name = "mycompany.cache.Client.get", cost = "cheap" }]',
+        "",
+        "[[tool.loopwarden.catalog.pattern]]",
+        'match = "mycompany.sdk.Client.*"',
+        'category = "SDK"',
+        'exclude = ["mycompany.sdk.Client.close"]',
+        "",
+        "[tool.loopwarden.catalog.types]",
+        'returns = { "mycompany.db.connect" = "mycompany.db.Connection" }',
+        "",
+        "[[tool.loopwarden.catalog.offload]]",
+        'name = "mycompany.concurrency.run_sync"',
+        "callable_arg = 0",
+        "",
+        "[[tool.loopwarden.catalog.hook]]",
+        'framework = "mycompany"',
+        'base = "mycompany.plugins.Plugin"',
+        'methods = { on_request = "aon_request" }',
+        "```",
+        "",
+        f"The built-in catalogue also maps {len(catalog.aliases)} alias prefixes to canonical names "
+        f"(`posixpath` to `os.path`, `typing.TextIO` to `io.TextIOWrapper`, ...) and declares "
+        f"{len(catalog.returns)} result types (`sqlite3.connect` returns `sqlite3.Connection`, ...).",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loopwarden.catalog.docgen", description=__doc__.splitlines()[0])
+    parser.add_argument("output", nargs="?", default="docs/rules.md", help="the file to write (default docs/rules.md)")
+    parser.add_argument("--check", action="store_true", help="exit 1 if the file is missing or out of date")
+    args = parser.parse_args(argv)
+    text = render()
+    path = Path(args.output)
+    if args.check:
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current == text:
+            return 0
+        diff = difflib.unified_diff(
+            current.splitlines(keepends=True), text.splitlines(keepends=True), str(path), "generated", n=1
+        )
+        sys.stderr.writelines(list(diff)[:60])
+        print(
+            f"{path} is out of date: run `python -m loopwarden.catalog.docgen {args.output}`",
+            file=sys.stderr,
+        )
+        return 1
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
