@@ -151,6 +151,10 @@ class Gate:
             functions.setdefault(rule.target, _function_for(resolve(rule.target, "loopwarden"), rule, scanned, excluded))
         for target in extra:
             functions.setdefault(target.dotted, _function_for(target, RuleSpec(target.dotted), scanned, excluded))
+        self.quiet_files: set[int] = set()  # ids of files whose writes cannot block (pytest's log file)
+        for name in _WRITE_FUNCTIONS:
+            if name in functions:
+                _allow_quiet_writes(functions[name], self.quiet_files)
         self.patches = [self._patch_for(name, fn, allowed) for name, fn in _unique_targets(functions)]
 
     def _patch_for(self, name: str, function: BlockBusterFunction, allowed: Iterable[AllowedFrame]) -> _Patch:
@@ -217,12 +221,11 @@ class Gate:
         inner: types.FrameType | None = None
         while frame is not None:
             code = frame.f_code
-            if self.project.contains(code.co_filename):
-                if location is None:
-                    location = self._location(frame)
-                    called = _dotted_name(inner) if inner is not None else None
-                if code.co_flags & _COROUTINE_FLAGS:
-                    entry_point = f"{self.project.relpath(code.co_filename)}::{_qualname(code)}"
+            if location is None and self.project.contains(code.co_filename):
+                location = self._location(frame)
+                called = _dotted_name(inner) if inner is not None else None
+            if code.co_flags & _COROUTINE_FLAGS and self.project.is_local(code.co_filename):
+                entry_point = f"{self.project.relpath(code.co_filename)}::{_qualname(code)}"
             inner, frame = frame, frame.f_back
         return location, called, entry_point
 
@@ -232,6 +235,21 @@ class Gate:
     def take_hits(self) -> list[Hit]:
         hits, self.hits = self.hits, []
         return hits
+
+
+_WRITE_FUNCTIONS = ("io.TextIOWrapper.write", "io.BufferedWriter.write", "io.BufferedRandom.write")
+
+
+def _allow_quiet_writes(function: BlockBusterFunction, quiet_files: set[int]) -> None:
+    """Writes to os.devnull, or to files the gate was told about, cannot hold the loop."""
+    predicate = function.can_block_predicate
+
+    def can_block(file: Any, *args: Any, **kwargs: Any) -> bool:
+        if id(file) in quiet_files or getattr(file, "name", None) == os.devnull:
+            return True
+        return predicate(file, *args, **kwargs)
+
+    function.can_block_predicate = can_block
 
 
 def _function_for(

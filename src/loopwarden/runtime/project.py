@@ -11,16 +11,22 @@ from typing import Iterable
 
 from loopwarden.runtime.rules import ConfigError
 
-_NOT_PROJECT_FILES = {"setup.py", "noxfile.py", "fabfile.py"}
+_NOT_PROJECT_FILES = {"setup.py", "noxfile.py", "fabfile.py", "conftest.py"}
+_TEST_PACKAGE_NAMES = {"tests", "test", "testing"}
 
 
 @dataclass(frozen=True)
 class Project:
     rootdir: str
-    roots: tuple[str, ...]  # directory prefixes (ending with os.sep) or single files
+    roots: tuple[str, ...]  # the project's modules: directory prefixes (ending with os.sep) or files
+    test_roots: tuple[str, ...] = ()  # test directories and conftest files: named, never gated
 
     def contains(self, filename: str) -> bool:
         return any(filename.startswith(root) for root in self.roots)
+
+    def is_local(self, filename: str) -> bool:
+        """Project or test code: where an async entry point (a test, a served coroutine) lives."""
+        return self.contains(filename) or any(filename.startswith(root) for root in self.test_roots)
 
     def relpath(self, filename: str) -> str:
         """Pure string work: it runs while the patches are active, so no os.path calls."""
@@ -36,14 +42,32 @@ def detect_project(
     project_name: str | None,
     test_files: Iterable[Path],
 ) -> Project:
-    """Project code = the project's modules (configured, or detected) + the test files."""
+    """The project's modules (configured, or detected) and, apart, its tests.
+
+    Blocking calls made by test code itself (writing a fixture file in an async test) are not
+    the product's: only stacks through the project's modules count.
+    """
+    test_files = [Path(p) for p in test_files]
+    test_roots = _without_nested(list(_test_locations(rootdir, test_files)))
     modules = list(configured_modules)
     if modules:
         roots = [_module_location(name) for name in modules]
     else:
-        roots = list(_detected_locations(rootdir, project_name))
-    roots.extend(_test_locations(rootdir, test_files))
-    return Project(str(rootdir), _without_nested(roots))
+        detected = _detected_locations(rootdir, project_name)
+        roots = [root for root in detected if not _holds_tests(root, test_files)]
+    if not roots:
+        raise ConfigError(
+            f"no project modules found under {rootdir} (packages at the top level or in src/, the "
+            "[project] name): set loopwarden_modules = [\"yourpackage\"] in the pytest ini options"
+        )
+    return Project(str(rootdir), _without_nested(roots), test_roots)
+
+
+def _holds_tests(root: str, test_files: list[Path]) -> bool:
+    name = Path(root.rstrip(os.sep)).name
+    if name in _TEST_PACKAGE_NAMES or name.startswith("test_") or name.endswith("_test.py"):
+        return True
+    return any(str(path) == root for path in test_files)
 
 
 def _module_location(name: str) -> str:

@@ -1,0 +1,99 @@
+"""The gate's command-line and ini options, and which tests they gate."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+import pytest
+
+_STALL_MODES = ("warn", "fail")
+
+
+@dataclass(frozen=True)
+class Options:
+    gate_all: bool
+    disabled: bool
+    paths: tuple[str, ...]
+    modules: tuple[str, ...]
+    stall_ms: float
+    stall_fail: bool
+    report_path: str | None
+
+    @property
+    def enabled_up_front(self) -> bool:
+        """Gating known before collection (markers only show up after it)."""
+        return not self.disabled and (self.gate_all or bool(self.paths))
+
+
+@dataclass(frozen=True)
+class Decision:
+    gated: bool
+    opt_out_reason: str | None = None
+
+
+def read_options(config: pytest.Config) -> Options:
+    stall_mode = str(config.getini("loopwarden_stall")).strip().lower()
+    if stall_mode not in _STALL_MODES:
+        raise pytest.UsageError(f"loopwarden_stall = {stall_mode!r}: expected one of {', '.join(_STALL_MODES)}")
+    raw_ms = str(config.getini("loopwarden_stall_ms")).strip()
+    try:
+        stall_ms = float(raw_ms)
+    except ValueError:
+        stall_ms = -1.0
+    if stall_ms <= 0:
+        raise pytest.UsageError(f"loopwarden_stall_ms = {raw_ms!r}: expected a positive number of milliseconds")
+    return Options(
+        gate_all=bool(config.getoption("loopwarden")),
+        disabled=bool(config.getoption("no_loopwarden")),
+        paths=tuple(config.getini("loopwarden_paths")),
+        modules=tuple(config.getini("loopwarden_modules")),
+        stall_ms=stall_ms,
+        stall_fail=stall_mode == "fail",
+        report_path=config.getoption("loopwarden_report"),
+    )
+
+
+def decide(item: pytest.Item, options: Options) -> Decision:
+    reason = opt_out_reason(item)
+    wanted = (
+        options.gate_all
+        or item.get_closest_marker("loopwarden") is not None
+        or matches_paths(item, options.paths, item.config.rootpath)
+    )
+    if not wanted or options.disabled:
+        return Decision(False)
+    if reason is not None:
+        return Decision(False, reason)
+    return Decision(True)
+
+
+def opt_out_reason(item: pytest.Item) -> str | None:
+    marker = item.get_closest_marker("allow_blocking_io")
+    if marker is None:
+        return None
+    reason = marker.kwargs.get("reason", marker.args[0] if marker.args else None)
+    if not isinstance(reason, str) or not reason.strip():
+        raise pytest.UsageError(
+            f"{item.nodeid}: @pytest.mark.allow_blocking_io needs a reason, "
+            'e.g. @pytest.mark.allow_blocking_io(reason="start-up reads the config file")'
+        )
+    return reason.strip()
+
+
+def matches_paths(item: pytest.Item, patterns: tuple[str, ...], rootpath: object) -> bool:
+    if not patterns:
+        return False
+    try:
+        relative = item.path.relative_to(rootpath).as_posix()  # type: ignore[arg-type]
+    except ValueError:
+        return False
+    return any(_matches(relative, pattern) for pattern in patterns)
+
+
+def _matches(relative: str, pattern: str) -> bool:
+    pattern = pattern.strip()
+    if fnmatch.fnmatch(relative, pattern):
+        return True
+    # "tests/blocking_io" (a directory) gates everything below it
+    return fnmatch.fnmatch(relative, pattern.rstrip("/") + "/*")

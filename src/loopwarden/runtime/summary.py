@@ -1,0 +1,36 @@
+"""The ``loopwarden`` section of pytest's terminal summary."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from loopwarden.runtime.records import Hit, OptOut, Stall
+
+_Line = tuple[str, dict[str, bool]]
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def summary_lines(gated: int, hits: list[Hit], stalls: list[Stall], opt_outs: list[OptOut]) -> Iterator[_Line]:
+    blocked_tests = len({hit.test for hit in hits})
+    headline = (
+        f"{_plural(gated, 'gated test')}: {_plural(len(hits), 'blocking call')} in {_plural(blocked_tests, 'test')}, "
+        f"{_plural(len(stalls), 'stall')}, {_plural(len(opt_outs), 'opt-out')}"
+    )
+    yield headline, {"bold": True, "red": bool(hits), "green": not hits and not stalls}
+    if hits:
+        yield "blocking calls on the event loop:", {"bold": True}
+        for hit in hits:
+            where = hit.location or "no frame in the project code"
+            yield f"  {hit.test} ({hit.phase}): {hit.symbol} at {where}", {"red": True}
+    if stalls:
+        yield "event-loop stalls:", {"bold": True}
+        for stall in stalls:
+            where = stall.location or "no frame in the project code"
+            yield f"  {stall.test} ({stall.phase}): loop held {stall.lag_ms:.0f} ms at {where}", {"yellow": True}
+    if opt_outs:
+        yield "opted out (@pytest.mark.allow_blocking_io):", {"bold": True}
+        for opt_out in opt_outs:
+            yield f"  {opt_out.test}: {opt_out.reason}", {}
