@@ -65,6 +65,7 @@ class Catalog:
     returns: dict[str, str] = field(default_factory=dict)
     classes: set[str] = field(default_factory=set)
     offloads: list[Offload] = field(default_factory=list)
+    loop_callbacks: list[Offload] = field(default_factory=list)  # run their callable ON the loop
     hooks: list[Hook] = field(default_factory=list)
     duck_methods: dict[str, Sink] = field(default_factory=dict)
 
@@ -108,7 +109,7 @@ class Catalog:
     # -- building --------------------------------------------------------------------------
     def extend(self, table: Mapping[str, Any], origin: str) -> None:
         """Merge one catalogue table (the built-in TOML or ``[tool.loopwarden.catalog]``)."""
-        known = {"group", "pattern", "types", "offload", "hook"}
+        known = {"group", "pattern", "types", "offload", "loop_callback", "hook"}
         unknown = set(table) - known
         if unknown:
             raise CatalogError(f"{origin}: unknown catalogue key(s) {sorted(unknown)}; expected {sorted(known)}")
@@ -125,6 +126,8 @@ class Catalog:
             self.patterns.append(_parse_pattern(pattern, f"{origin}: pattern[{i}]"))
         for i, offload in enumerate(_table_list(table.get("offload", []), f"{origin}: offload")):
             self.offloads.append(_parse_offload(offload, f"{origin}: offload[{i}]"))
+        for i, callback in enumerate(_table_list(table.get("loop_callback", []), f"{origin}: loop_callback")):
+            self.loop_callbacks.append(_parse_offload(callback, f"{origin}: loop_callback[{i}]"))
         for i, hook in enumerate(_table_list(table.get("hook", []), f"{origin}: hook")):
             self.hooks.append(_parse_hook(hook, f"{origin}: hook[{i}]"))
 

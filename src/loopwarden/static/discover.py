@@ -127,7 +127,10 @@ def discover(
             continue
         del st
         ignore = _Ignore(path, excludes, respect_gitignore)
-        for found in _walk(path, ignore, _ancestor_dirs(path), skipped, cwd):
+        gitignore_dirs = _ancestor_dirs(path)
+        if ignore.ignored(path, True, gitignore_dirs[:-1]):
+            gitignore_dirs = [path]  # asked for explicitly: only its own .gitignore files apply
+        for found in _walk(path, ignore, gitignore_dirs, skipped, cwd):
             files.setdefault(found, _source_file(found, path, cwd))
     ordered = sorted(files.values(), key=lambda f: f.display)
     return ordered, skipped

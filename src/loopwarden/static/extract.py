@@ -51,6 +51,7 @@ class ExtractOptions:
     offload_names: dict[str, int] = field(default_factory=dict)  # dotted name -> callable arg
     offload_methods: dict[str, int] = field(default_factory=dict)  # method name -> callable arg
     aliases: dict[str, str] = field(default_factory=dict)
+    callback_methods: dict[str, int] = field(default_factory=dict)  # loop.call_soon(cb): cb runs here
 
 
 def parse_suppressions(source: str) -> dict[int, frozenset | None]:
@@ -598,9 +599,21 @@ class _Context:
         for keyword in node.keywords:
             self.eval(keyword.value)
         self.record(CALL, callee, node, awaited=awaited, args=tuple(arg_refs[:2]))
+        if isinstance(node.func, ast.Attribute) and node.func.attr in self.ex.options.callback_methods:
+            self._loop_callback(node, self.ex.options.callback_methods[node.func.attr])
         if canonical in _CONSUMERS and node.args and not isinstance(node.args[0], ast.Starred):
             self.record(CONSUME, arg_refs[0], node.args[0])
         return ("call", callee)
+
+    def _loop_callback(self, node: ast.Call, index: int) -> None:
+        """``loop.call_soon(cb)``: cb runs on the loop, as if called here."""
+        if len(node.args) <= index:
+            return
+        target = node.args[index]
+        if isinstance(target, ast.Call) and written_name(target.func).rpartition(".")[2] == "partial" and target.args:
+            target = target.args[0]
+        if isinstance(target, (ast.Name, ast.Attribute)):
+            self.record(CALL, _StaticRef(self).ref(target), target)
 
     def _canonical(self, name: str) -> str:
         aliases = self.ex.options.aliases

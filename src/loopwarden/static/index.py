@@ -39,6 +39,10 @@ class ProgramIndex:
         self._module_names = {name: mod for name, mod in self.modules.items()}
         self._memo: dict[Ref, Value] = {}
         self._depth = 0
+        self.methods_by_name: dict[str, list[str]] = {}
+        for cls in self.classes.values():
+            for name, method in cls.methods.items():
+                self.methods_by_name.setdefault(name, []).append(method)
         self.subclasses: dict[str, list[str]] = {}
         for qualname, cls in sorted(self.classes.items()):
             for base in cls.bases:

@@ -24,6 +24,17 @@ STARTUP = "STARTUP"
 EXPOSURES = (DIRECT_ASYNC, ASYNC_REACHABLE, SYNC_HOOK, STARTUP)
 
 
+# Method names too common to guess the receiver's class from (dict.get, file.close, ...).
+_COMMON_METHODS = frozenset(
+    """get set put post patch delete head close run start stop send recv read write open load loads dump dumps
+    update append extend add pop remove discard clear keys values items copy join split format encode decode
+    execute call invoke result wait acquire release connect submit cancel done info debug warning error
+    exception critical log emit flush reset save commit rollback fetch find sort insert index count replace
+    strip lower upper parse render process handle apply validate setdefault next send_message
+    """.split()
+)
+
+
 @dataclass(frozen=True)
 class Edge:
     target: str
@@ -90,8 +101,8 @@ class CallGraph:
         return edges, sinks
 
     def _edges_to(self, value: Value, site: CallSite) -> list[Edge]:
-        if value is None:
-            return []
+        if value is None or (value[0] == "ext" and site.ref[0] == "attr" and self._unknown(site.ref[1])):
+            return self._guessed_method(site)
         if value[0] == "class" and site.kind == CALL:
             return [Edge(m, site.line) for m in self.index.constructor_methods(value[1]) if self._runs_here(m)]
         if value[0] != "func" or not self._runs_here(value[1]):
@@ -100,6 +111,20 @@ class CallGraph:
         if self.index.is_abstract_method(value[1]):
             edges += [Edge(o, site.line, inferred=True) for o in self.index.overrides(value[1]) if self._runs_here(o)]
         return edges
+
+    def _guessed_method(self, site: CallSite) -> list[Edge]:
+        """``self.store.save()`` with ``store`` of unknown type: if exactly one project class
+        defines a distinctive ``save``, take it, as an inferred edge."""
+        ref = site.ref
+        if site.kind != CALL or site.awaited or ref[0] != "attr" or not self._unknown(ref[1]):
+            return []
+        name = ref[2]
+        if name in _COMMON_METHODS or name.startswith("__") or self.catalog.duck_sink(name) is not None:
+            return []
+        candidates = self.index.methods_by_name.get(name, ())
+        if len(candidates) != 1 or not self._runs_here(candidates[0]):
+            return []
+        return [Edge(candidates[0], site.line, inferred=True)]
 
     def _runs_here(self, qualname: str) -> bool:
         fn = self.index.functions.get(qualname)

@@ -37,6 +37,7 @@ def extract_options(catalog: Catalog) -> ExtractOptions:
         offload_names={o.name: o.callable_arg for o in catalog.offloads if o.name},
         offload_methods={o.method: o.callable_arg for o in catalog.offloads if o.method},
         aliases=dict(catalog.aliases),
+        callback_methods={c.method: c.callable_arg for c in catalog.loop_callbacks if c.method},
     )
 
 
