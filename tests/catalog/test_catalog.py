@@ -307,7 +307,10 @@ def test_user_extension_adds_sinks() -> None:
         ({"offload": [{"name": "a.run", "callable_arg": -1}]}, "'callable_arg' must be a non-negative integer"),
         ({"hook": [{"framework": "x"}]}, "exactly one of 'base'"),
         ({"hook": [{"base": "a.B", "methods": {}}]}, "needs 'methods'"),
-        ({"hook": [{"base": "a.B"}]}, "hook[0].methods"),
+        ({"hook": [{"base": "a.B"}]}, "needs 'methods'"),
+        ({"group": [{"category": "SLEEP", "symbols": [{"name": "a.b", "lazzy": True}]}]}, "unknown key(s) ['lazzy']"),
+        ({"group": [{"category": "SLEEP", "symbols": ["a.b"], "prefx": "x"}]}, "unknown key(s) ['prefx']"),
+        ({"pattern": [{"match": "a.*", "category": "SDK", "excludes": []}]}, "unknown key(s) ['excludes']"),
     ],
 )
 def test_bad_user_tables(table: dict, message: str) -> None:

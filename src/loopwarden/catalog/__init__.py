@@ -150,6 +150,19 @@ def _table_list(value: Any, where: str) -> list[dict[str, Any]]:
     return value
 
 
+def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise CatalogError(f"{where}: unknown key(s) {unknown}; expected some of {sorted(allowed)}")
+
+
+_GROUP_KEYS = {"category", "cost", "prefix", "symbols", "lazy", "duck"}
+_ENTRY_KEYS = {"name", "cost", "lazy", "duck", "yields", "operation"}
+_PATTERN_KEYS = {"match", "category", "cost", "exclude"}
+_OFFLOAD_KEYS = {"name", "method", "callable_arg"}
+_HOOK_KEYS = {"framework", "base", "methods", "decorator"}
+
+
 def _check_category(category: Any, where: str) -> str:
     if category not in CATEGORIES:
         raise CatalogError(f"{where}: unknown category {category!r}; known: {', '.join(CATEGORIES)}")
@@ -163,6 +176,7 @@ def _check_cost(cost: Any, where: str) -> str:
 
 
 def _group_sinks(group: dict[str, Any], where: str) -> Iterable[Sink]:
+    _check_keys(group, _GROUP_KEYS, where)
     category = _check_category(group.get("category"), where)
     cost = _check_cost(group.get("cost", CATEGORIES[category].cost), where)
     prefix = group.get("prefix")
@@ -174,6 +188,9 @@ def _group_sinks(group: dict[str, Any], where: str) -> Iterable[Sink]:
             entry = {"name": entry}
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise CatalogError(f"{where}: each symbol is a name or a table with a 'name'")
+        _check_keys(entry, _ENTRY_KEYS, f"{where} symbol {entry['name']!r}")
+        if entry.get("yields") is not None and not isinstance(entry["yields"], str):
+            raise CatalogError(f"{where} symbol {entry['name']!r}: 'yields' must be a dotted type name")
         name = f"{prefix}.{entry['name']}" if prefix else entry["name"]
         yield Sink(
             symbol=name,
@@ -191,6 +208,7 @@ def _glob_regex(glob: str) -> re.Pattern[str]:
 
 
 def _parse_pattern(pattern: dict[str, Any], where: str) -> _Pattern:
+    _check_keys(pattern, _PATTERN_KEYS, where)
     match = pattern.get("match")
     if not isinstance(match, str):
         raise CatalogError(f"{where}: 'match' must be a glob string")
@@ -205,6 +223,7 @@ def _parse_pattern(pattern: dict[str, Any], where: str) -> _Pattern:
 
 
 def _parse_offload(offload: dict[str, Any], where: str) -> Offload:
+    _check_keys(offload, _OFFLOAD_KEYS, where)
     name, method = offload.get("name"), offload.get("method")
     if (name is None) == (method is None) or not isinstance(name or method, str):
         raise CatalogError(f"{where}: give exactly one of 'name' (dotted symbol) or 'method'")
@@ -215,12 +234,15 @@ def _parse_offload(offload: dict[str, Any], where: str) -> Offload:
 
 
 def _parse_hook(hook: dict[str, Any], where: str) -> Hook:
+    _check_keys(hook, _HOOK_KEYS, where)
     base, decorator = hook.get("base"), hook.get("decorator")
     if (base is None) == (decorator is None):
         raise CatalogError(f"{where}: give exactly one of 'base' (with 'methods') or 'decorator'")
     methods: tuple[tuple[str, str], ...] = ()
     if base is not None:
         raw = hook.get("methods")
+        if not raw:
+            raise CatalogError(f"{where}: a 'base' hook needs 'methods'")
         if isinstance(raw, list):
             raw = {m: "" for m in _str_list(raw, f"{where}.methods")}
         methods = tuple(sorted(_str_map(raw, f"{where}.methods").items()))
