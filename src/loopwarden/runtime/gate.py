@@ -111,7 +111,9 @@ class _Patch:
                 return checker(*args, **kwargs)
             except BlockingError as error:
                 if not getattr(error, "loopwarden_hit", None):
-                    error.loopwarden_hit = gate.record(patch, sys._getframe(1))  # type: ignore[attr-defined]
+                    hit = gate.record(patch, sys._getframe(1))
+                    error.loopwarden_hit = hit  # type: ignore[attr-defined]
+                    error.args = (hit.one_line(),)  # what a log line shows when production code swallows it
                 raise
 
         return loopwarden_checked

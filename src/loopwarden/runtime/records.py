@@ -70,6 +70,10 @@ class Hit:
         location = fields.pop("location")
         return cls(location=Location(**location) if location else None, **fields)
 
+    def one_line(self) -> str:
+        where = f" at {self.location}" if self.location else ""
+        return f"blocking call to {self.symbol} on the event loop{where} (loopwarden: {fix_hint(self.category)})"
+
     def message(self, more: int = 0) -> str:
         category = f" [{self.category}]" if self.category else ""
         called = self.symbol if self.symbol == self.intercepted else f"{self.symbol} (intercepted {self.intercepted})"
