@@ -589,6 +589,8 @@ class _Context:
 
     def expr_Call(self, node: ast.Call, awaited: bool = False) -> Ref:
         callee = self._callee(node.func)
+        if callee == ("name", "builtins.super") and self.class_qualname is not None:
+            return ("super", self.class_qualname)
         name = dotted(callee)
         canonical = self._canonical(name) if name else None
         offload_arg = self._offload_arg(canonical, node.func)

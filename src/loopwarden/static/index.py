@@ -88,6 +88,8 @@ class ProgramIndex:
             return self.call_result(self.resolve(ref[1]))
         if kind == "self":
             return ("inst", ref[1]) if ref[1] in self.classes else None
+        if kind == "super":
+            return ("super", ref[1]) if ref[1] in self.classes else None
         if kind == "elem":
             return self.element(self.resolve(ref[1]), ref[1])
         if kind == "offres":  # await asyncio.to_thread(f, ...) gives what f() returns
@@ -150,6 +152,8 @@ class ProgramIndex:
             return self._class_member(value[1], attr, instance=False)
         if kind == "inst":
             return self._class_member(value[1], attr, instance=True)
+        if kind == "super":
+            return self._class_member(value[1], attr, instance=True, skip_first=True)
         if kind == "ext":
             returned = self.catalog.returns.get(value[1])
             if returned is not None and value[1] not in self.catalog.classes:
@@ -160,8 +164,10 @@ class ProgramIndex:
             return ("ext", self.catalog.canonical(f"{value[1]}.{attr}"))
         return None
 
-    def _class_member(self, qualname: str, attr: str, instance: bool) -> Value:
-        for cls in self.mro(qualname):
+    def _class_member(self, qualname: str, attr: str, instance: bool, skip_first: bool = False) -> Value:
+        for position, cls in enumerate(self.mro(qualname)):
+            if skip_first and position == 0:
+                continue
             if isinstance(cls, str):  # an external base: its members are external symbols
                 return ("ext", self.catalog.canonical(f"{cls}.{attr}"))
             method = cls.methods.get(attr)
