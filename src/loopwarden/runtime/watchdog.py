@@ -11,6 +11,7 @@ CPU-bound loops).
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import threading
 import time
@@ -21,6 +22,7 @@ from typing import Callable
 from loopwarden.runtime.project import Project
 from loopwarden.runtime.records import Location, Stall
 
+_RUNTIME_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _MIN_INTERVAL_S = 0.005
 _IDLE_INTERVAL_S = 0.25
 _STACK_DEPTH = 40
@@ -47,6 +49,7 @@ class Watchdog:
         # lock on the loop thread.
         self._lock = threading.RLock()
         self._stop = threading.Event()
+        self._wake = threading.Event()  # a loop started: stop idling now, not in 250 ms
         self._thread: threading.Thread | None = None
         self._original_run_forever: Callable[..., None] | None = None
 
@@ -68,6 +71,7 @@ class Watchdog:
     def stop(self) -> None:
         self.pause()
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
@@ -98,6 +102,7 @@ class Watchdog:
         thread = threading.current_thread()
         with self._lock:
             self._watched[id(loop)] = _Watched(loop, thread.ident or 0, thread.name)
+        self._wake.set()
 
     def _unwatch(self, loop: asyncio.AbstractEventLoop) -> None:
         now = time.perf_counter()
@@ -110,7 +115,9 @@ class Watchdog:
     # -- the watchdog thread ---------------------------------------------------------------------
     def _run(self) -> None:
         interval = max(self.threshold_s / 4, _MIN_INTERVAL_S)
-        while not self._stop.wait(interval if self._watched else _IDLE_INTERVAL_S):
+        while not self._stop.is_set():
+            self._wake.wait(interval if self._watched else _IDLE_INTERVAL_S)
+            self._wake.clear()
             now = time.perf_counter()
             with self._lock:
                 for watched in list(self._watched.values()):
@@ -158,6 +165,9 @@ class Watchdog:
         in_project = in_tests = None
         while frame is not None and len(entries) < _STACK_DEPTH:
             code = frame.f_code
+            if code.co_filename.startswith(_RUNTIME_PACKAGE):  # the run_forever hook
+                frame = frame.f_back
+                continue
             qualname = getattr(code, "co_qualname", code.co_name)
             entry = Location(self.project.relpath(code.co_filename), frame.f_lineno, qualname)
             entries.append(str(entry))

@@ -1,0 +1,5 @@
+from gated_service.digest import digest
+
+
+async def test_digest():
+    assert len(await digest(["a", "b"])) == 64
