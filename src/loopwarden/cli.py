@@ -1,7 +1,7 @@
 """Command line: ``loopwarden scan [PATH ...]``.
 
 Exit codes: 0 clean; 1 findings at or above --fail-on, or an input that could not be
-scanned; 2 usage or configuration error.
+scanned; 2 usage or configuration error; 3 internal error (a bug in loopwarden).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from loopwarden import __version__
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 _PRIORITIES = ("HIGH", "MEDIUM", "LOW")
 
 
@@ -76,6 +76,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("loopwarden: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug in loopwarden: say so in one line, with its own exit code
+        where = _innermost_frame(exc)
+        print(f"loopwarden: internal error: {type(exc).__name__}: {exc} ({where}); please report it", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _innermost_frame(exc: BaseException) -> str:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return "unknown location"
+    return f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
 
 
 class _UsageError(Exception):

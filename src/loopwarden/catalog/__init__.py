@@ -32,6 +32,8 @@ class Sink:
     lazy: bool = False
     duck: bool = False
     yields: str | None = None
+    file_arg: int | None = None  # blocks only when this positional argument is an open file
+    path_arg: int | None = None  # does not block when this argument is an in-memory buffer
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,7 @@ def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
 
 
 _GROUP_KEYS = {"category", "cost", "prefix", "symbols", "lazy", "duck"}
-_ENTRY_KEYS = {"name", "cost", "lazy", "duck", "yields", "operation"}
+_ENTRY_KEYS = {"name", "cost", "lazy", "duck", "yields", "operation", "file_arg", "path_arg"}
 _PATTERN_KEYS = {"match", "category", "cost", "exclude"}
 _OFFLOAD_KEYS = {"name", "method", "callable_arg"}
 _HOOK_KEYS = {"framework", "base", "methods", "decorator"}
@@ -200,7 +202,17 @@ def _group_sinks(group: dict[str, Any], where: str) -> Iterable[Sink]:
             lazy=bool(entry.get("lazy", group.get("lazy", False))),
             duck=bool(entry.get("duck", group.get("duck", False))),
             yields=entry.get("yields"),
+            file_arg=_check_arg_index(entry.get("file_arg"), f"{where} symbol {name!r}: file_arg"),
+            path_arg=_check_arg_index(entry.get("path_arg"), f"{where} symbol {name!r}: path_arg"),
         )
+
+
+def _check_arg_index(value: Any, where: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise CatalogError(f"{where} must be 0 or 1 (the index of a positional argument)")
+    return value
 
 
 def _glob_regex(glob: str) -> re.Pattern[str]:

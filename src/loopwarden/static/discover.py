@@ -204,24 +204,42 @@ def _source_file(path: str, root: str, cwd: str) -> SourceFile:
             break
         current = parent
     is_init = stem == "__init__"
-    module_parts = parts if is_init else [*parts, stem]
-    module = ".".join(module_parts) or stem
-    package = ".".join(parts) if is_init else ".".join(module_parts[:-1])
-    aliases = _aliases(path, root, module)
+    package_parts = parts if is_init else [*parts, stem]
+    module_parts = _primary_parts(path, root, package_parts or [stem])
+    module = ".".join(module_parts)
+    package = ".".join(module_parts if is_init else module_parts[:-1])
+    aliases = _aliases(module_parts, package_parts)
     display = display_path(path, cwd)
     return SourceFile(path, display, module, aliases, package, is_test_path(display))
 
 
-def _aliases(path: str, root: str, module: str) -> tuple[str, ...]:
-    """Other dotted names the file may be imported under (namespace packages, src layout)."""
-    names = []
-    rel = Path(os.path.relpath(path, root)).with_suffix("").parts
+def _relative_parts(path: str, root: str) -> list[str]:
+    rel = list(Path(os.path.relpath(path, root)).with_suffix("").parts)
     if rel and rel[-1] == "__init__":
         rel = rel[:-1]
-    for start in range(len(rel)):
-        if start and rel[start - 1] != "src":
-            continue
-        candidate = ".".join(rel[start:])
-        if candidate and candidate != module and all(p.isidentifier() for p in rel[start:]):
-            names.append(candidate)
-    return tuple(names)
+    if rel and rel[0] == "src":
+        rel = rel[1:]
+    return rel
+
+
+def _primary_parts(path: str, root: str, package_parts: list[str]) -> list[str]:
+    """The module's name: its package-based name, extended with the directories above it up
+    to the scan root when those have no ``__init__.py`` (namespace packages, app folders).
+    Without this, ``app/utils/files.py`` and ``app/routers/files.py`` would both be ``files``."""
+    rel = _relative_parts(path, root)
+    n = len(package_parts)
+    if len(rel) > n and rel[-n:] == package_parts and all(p.isidentifier() for p in rel):
+        return rel
+    return package_parts
+
+
+def _aliases(module_parts: list[str], package_parts: list[str]) -> tuple[str, ...]:
+    """Other dotted names the file may be imported under: its package-based name and the
+    shorter suffixes of its full name (the index keeps only unambiguous ones)."""
+    names = []
+    for start in range(1, len(module_parts)):
+        names.append(".".join(module_parts[start:]))
+    package_name = ".".join(package_parts)
+    if package_name not in names and package_parts != module_parts:
+        names.append(package_name)
+    return tuple(n for n in names if n)

@@ -165,6 +165,20 @@ class ModuleExtractor:
             self.summary.variables[f"{qual_prefix}.{local}"] = ref
             scope.names[local] = ("name", f"{qual_prefix}.{local}")
 
+    def expand(self, ref: Ref, depth: int = 0) -> Ref:
+        """Replace this module's import bindings (``mod.asyncio`` -> ``asyncio``) so that
+        well-known callables can be recognised by name within the file."""
+        if ref is None or depth > 8:
+            return ref
+        if ref[0] == "name":
+            bound = self.summary.variables.get(ref[1])
+            if bound is not None and bound[0] == "name" and bound != ref:
+                return self.expand(bound, depth + 1)
+            return ref
+        if ref[0] == "attr":
+            return ("attr", self.expand(ref[1], depth + 1), ref[2])
+        return ref
+
     # -- pre-binding: names usable before their definition line -----------------------
     def _prebind(self, body: list[ast.stmt], scope: _Scope, prefix: str, module_level: bool) -> None:
         for stmt in _flat_statements(body):
@@ -192,6 +206,10 @@ def _flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                 yield from _flat_statements(handler.body)
             yield from _flat_statements(stmt.orelse)
             yield from _flat_statements(stmt.finalbody)
+
+
+def _is_accessor(fn: FunctionSummary) -> bool:
+    return any(n.endswith((".setter", ".deleter")) for n in fn.decorator_names)
 
 
 def _is_main_guard(test: ast.expr) -> bool:
@@ -426,9 +444,13 @@ class _Context:
                 self.eval(default)
         qual_prefix = prefix if prefix is not None else self._child_prefix()
         local = f"{local_prefix}.{node.name}" if local_prefix else self._child_local(node.name)
-        dotted_decorators = {dotted(r) for r in decorator_refs}
+        dotted_decorators = {dotted(self.ex.expand(r)) for r in decorator_refs}
+        qualname = f"{qual_prefix}.{node.name}"
+        if qualname in self.ex.summary.functions:
+            # A redefinition (two FastAPI routes named `handler`, a property setter): keep both.
+            qualname = f"{qualname}@{node.lineno}"
         fn = FunctionSummary(
-            qualname=f"{qual_prefix}.{node.name}",
+            qualname=qualname,
             local_name=local,
             is_async=isinstance(node, ast.AsyncFunctionDef),
             line=node.lineno,
@@ -496,7 +518,8 @@ class _Context:
         for stmt in node.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 fn = self.define_function(stmt, class_qualname=qualname, prefix=qualname, local_prefix=local)
-                cls.methods[stmt.name] = fn.qualname
+                if stmt.name not in cls.methods or not _is_accessor(fn):
+                    cls.methods[stmt.name] = fn.qualname  # the getter stays the property
             elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 value_ref = body_ctx.eval(stmt.value) if stmt.value is not None else None
                 ann = self.annotation(stmt.annotation)
@@ -591,7 +614,7 @@ class _Context:
         callee = self._callee(node.func)
         if callee == ("name", "builtins.super") and self.class_qualname is not None:
             return ("super", self.class_qualname)
-        name = dotted(callee)
+        name = dotted(self.ex.expand(callee))
         canonical = self._canonical(name) if name else None
         offload_arg = self._offload_arg(canonical, node.func)
         if offload_arg is not None and len(node.args) > offload_arg:
@@ -605,7 +628,7 @@ class _Context:
             self._loop_callback(node, self.ex.options.callback_methods[node.func.attr])
         if canonical in _CONSUMERS and node.args and not isinstance(node.args[0], ast.Starred):
             self.record(CONSUME, arg_refs[0], node.args[0])
-        return ("call", callee)
+        return ("call", callee) if callee is not None else None
 
     def _loop_callback(self, node: ast.Call, index: int) -> None:
         """``loop.call_soon(cb)``: cb runs on the loop, as if called here."""

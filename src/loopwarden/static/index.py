@@ -34,9 +34,10 @@ class ProgramIndex:
         self.function_module: dict[str, ModuleSummary] = {}
         self.classes: dict[str, ClassSummary] = {}
         self.variables: dict[str, Ref] = {}
-        for summary in sorted(modules, key=lambda m: m.path):
+        modules = sorted(modules, key=lambda m: m.path)
+        for summary in modules:
             self._add(summary)
-        self._module_names = {name: mod for name, mod in self.modules.items()}
+        self._module_names = self._unambiguous_module_names(modules)
         self._memo: dict[Ref, Value] = {}
         self._depth = 0
         self.methods_by_name: dict[str, list[str]] = {}
@@ -50,9 +51,21 @@ class ProgramIndex:
                 if value is not None and value[0] == "class":
                     self.subclasses.setdefault(value[1], []).append(qualname)
 
+    @staticmethod
+    def _unambiguous_module_names(modules: list[ModuleSummary]) -> dict[str, ModuleSummary]:
+        """Primary names, plus aliases that only one file claims."""
+        names = {m.module: m for m in modules}
+        claims: dict[str, list[ModuleSummary]] = {}
+        for summary in modules:
+            for alias in summary.aliases:
+                claims.setdefault(alias, []).append(summary)
+        for alias, owners in claims.items():
+            if len(owners) == 1 and alias not in names:
+                names[alias] = owners[0]
+        return names
+
     def _add(self, summary: ModuleSummary) -> None:
-        for name in (summary.module, *summary.aliases):
-            self.modules.setdefault(name, summary)
+        self.modules.setdefault(summary.module, summary)
         for qualname, fn in summary.functions.items():
             self.functions.setdefault(qualname, fn)
             self.function_module.setdefault(qualname, summary)

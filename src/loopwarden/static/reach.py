@@ -35,6 +35,12 @@ _COMMON_METHODS = frozenset(
 )
 
 
+# Calls that open a handle whose later operations belong to the same finding.
+_HANDLE_CATEGORIES = frozenset({"FILE_OPEN", "TEMPFILE", "ARCHIVE", "SUBPROCESS", "DB"})
+_COST_RANK = {"free": 0, "cheap": 1, "heavy": 2}
+_IN_MEMORY_TYPES = frozenset({"io.BytesIO", "io.StringIO", "builtins.bytes", "builtins.str", "builtins.bytearray", "builtins.memoryview"})
+
+
 @dataclass(frozen=True)
 class Edge:
     target: str
@@ -71,9 +77,14 @@ class CallGraph:
         self.catalog = index.catalog
         self.edges: dict[str, list[Edge]] = {}
         self.sinks: dict[str, list[SinkHit]] = {}
+        self.errors: list[tuple[str, str]] = []  # (function, reason): analysis bugs, reported as skipped
         self._offload_entry = {q for q, fn in index.functions.items() if self._decorated_with_offload(fn)}
         for qualname, fn in index.functions.items():
-            self.edges[qualname], self.sinks[qualname] = self._analyze(fn)
+            try:
+                self.edges[qualname], self.sinks[qualname] = self._analyze(fn)
+            except Exception as exc:  # a bug here must cost one function, not the whole scan
+                self.edges[qualname], self.sinks[qualname] = [], []
+                self.errors.append((qualname, f"internal error while analysing {fn.local_name}: {type(exc).__name__}: {exc}"))
 
     # -- per function --------------------------------------------------------------------
     def _analyze(self, fn: FunctionSummary) -> tuple[list[Edge], list[SinkHit]]:
@@ -150,7 +161,7 @@ class CallGraph:
             sink = self.catalog.sink(value[1])
             if sink is None or sink.lazy:
                 return None
-            if self._derived(site, module_body):
+            if self._derived(site, sink, module_body) or not self._arguments_block(sink, site):
                 return None
             return SinkHit(sink, site)
         ref = site.ref
@@ -159,6 +170,26 @@ class CallGraph:
             if sink is not None and not sink.lazy:
                 return SinkHit(sink, site, inferred=True)
         return None
+
+    def _arguments_block(self, sink: Sink, site: CallSite) -> bool:
+        """For APIs that take a stream or a path: is this call's argument a real file?"""
+        if sink.file_arg is not None:
+            kind = self._argument_kind(site, sink.file_arg)
+            return kind == "file"
+        if sink.path_arg is not None:
+            return self._argument_kind(site, sink.path_arg) != "memory"
+        return True
+
+    def _argument_kind(self, site: CallSite, index: int) -> str:
+        if index >= len(site.args):
+            return "unknown"
+        value = self.index.resolve(site.args[index])
+        if value is None or value[0] != "extinst":
+            return "unknown"
+        if value[1] in _IN_MEMORY_TYPES:
+            return "memory"
+        sink = self.catalog.sink(f"{value[1]}.read")
+        return "file" if sink is not None and sink.category == "FILE_IO" else "unknown"
 
     def _unknown(self, ref: Ref) -> bool:
         value = self.index.resolve(ref)
@@ -175,37 +206,45 @@ class CallGraph:
                 return SinkHit(sink, site)
             return None
         callee = ref[1]
-        if callee[0] == "attr" and self._unknown(callee[1]):
+        if callee is not None and callee[0] == "attr" and self._unknown(callee[1]):
             sink = self.catalog.duck_sink(callee[2])
             if sink is not None and sink.lazy:
                 return SinkHit(sink, site, inferred=True)
         return None
 
-    def _derived(self, site: CallSite, module_body: bool) -> bool:
-        """An operation on an object that a blocking call in this same function produced
-        (``fh.read()`` after ``open()``): the producing call is the finding."""
+    def _derived(self, site: CallSite, sink: Sink, module_body: bool) -> bool:
+        """An operation on a handle that a blocking call in this same function opened
+        (``fh.read()`` after ``open()``, ``conn.execute()`` after ``connect()``): the call
+        that opened it is the finding. Never hides a costlier operation than its origin."""
         origins = list(site.args)
         if site.ref[0] == "attr":
             origins.append(site.ref[1])
-        return any(self._from_sink(r, 0, module_body) for r in origins)
+        for ref in origins:
+            origin = self._origin_sink(ref, 0, module_body)
+            if origin is not None and origin.category in _HANDLE_CATEGORIES and _COST_RANK[sink.cost] <= _COST_RANK[origin.cost]:
+                return True
+        return False
 
-    def _from_sink(self, ref: Ref, depth: int, module_body: bool = False) -> bool:
+    def _origin_sink(self, ref: Ref, depth: int, module_body: bool) -> Sink | None:
+        """The first blocking call met walking down a receiver or argument expression."""
         if ref is None or depth > 6:
-            return False
+            return None
         kind = ref[0]
         if kind == "name" and module_body:  # module-level code binds names as variables
-            return self._from_sink(self.index.variables.get(ref[1]), depth + 1, module_body)
+            return self._origin_sink(self.index.variables.get(ref[1]), depth + 1, module_body)
         if kind == "call":
             value = self.index.resolve(ref[1])
             if value is not None and value[0] == "ext":
                 sink = self.catalog.sink(value[1])
-                if sink is not None and not sink.lazy:
-                    return True
+                if sink is not None:
+                    return sink
             callee = ref[1]
-            return callee is not None and callee[0] == "attr" and self._from_sink(callee[1], depth + 1, module_body)
+            if callee is not None and callee[0] == "attr":
+                return self._origin_sink(callee[1], depth + 1, module_body)
+            return None
         if kind in ("attr", "elem"):
-            return self._from_sink(ref[1], depth + 1, module_body)
-        return False
+            return self._origin_sink(ref[1], depth + 1, module_body)
+        return None
 
     def _decorated_with_offload(self, fn: FunctionSummary) -> bool:
         for ref in fn.decorators:

@@ -129,7 +129,9 @@ def scan(
     modules = [r for r in results if isinstance(r, ModuleSummary)]
     skipped += [r for r in results if isinstance(r, Skipped)]
     index = ProgramIndex(modules, catalog)
-    findings, suppressed = build_findings(index, CallGraph(index))
+    graph = CallGraph(index)
+    findings, suppressed = build_findings(index, graph)
+    skipped += [Skipped(index.function_module[q].path, reason) for q, reason in graph.errors]
     limit = PRIORITY_RANK[min_priority]
     findings = [f for f in findings if PRIORITY_RANK[f.priority] <= limit]
     skipped.sort(key=lambda s: s.path)
