@@ -264,9 +264,13 @@ class _Context:
         if isinstance(target, ast.Name):
             if self.fn.is_module_body:
                 key = f"{self.ex.module}.{target.id}"
-                # `except ImportError: yaml = None` must not erase what the import bound.
-                if ref is not None or self.ex.summary.variables.get(key) is None:
-                    self.ex.summary.variables[key] = ref
+                # `except ImportError: yaml = None` must not erase what the import bound;
+                # assignments in several branches make a union.
+                previous = self.ex.summary.variables.get(key)
+                if previous is None or ref is None:
+                    self.ex.summary.variables[key] = ref if ref is not None else previous
+                elif previous != ref:
+                    self.ex.summary.variables[key] = _union(previous, ref)
             else:
                 self.scope.names[target.id] = ref
         elif isinstance(target, (ast.Tuple, ast.List)):

@@ -24,6 +24,8 @@ Value = Optional[Tuple]
 _IN_PROGRESS = ("in-progress",)
 _MAX_DEPTH = 60
 _PROTOCOL_BASES = ("typing.Protocol", "typing_extensions.Protocol", "abc.ABC")
+_TYPED = frozenset({"inst", "extinst", "func", "class"})
+_MAX_ALTERNATIVES = 6
 
 
 class ProgramIndex:
@@ -116,14 +118,21 @@ class ProgramIndex:
 
     @staticmethod
     def _best_of(values: Iterable[Value]) -> Value:
+        """Several possible values (a union annotation, a factory with several returns):
+        the typed ones, as ``("any", (...))`` when they differ, else the first known one."""
+        typed: list[Value] = []
         first = None
         for value in values:
             if value is None:
                 continue
-            if value[0] in ("inst", "extinst", "func", "class"):
-                return value
+            members = value[1] if value[0] == "any" else (value,)
+            for member in members:
+                if member[0] in _TYPED and member not in typed:
+                    typed.append(member)
             first = first or value
-        return first
+        if len(typed) > 1:
+            return ("any", tuple(typed[:_MAX_ALTERNATIVES]))
+        return typed[0] if typed else first
 
     def resolve_name(self, name: str) -> Value:
         if name in self.functions:
@@ -156,6 +165,8 @@ class ProgramIndex:
         if value is None:
             return None
         kind = value[0]
+        if kind == "any":
+            return self._best_of(self.attribute(v, attr) for v in value[1])
         if kind == "module":
             member = f"{value[1]}.{attr}"
             if member in self.functions or member in self.classes or member in self.variables or member in self._module_names:
@@ -246,6 +257,8 @@ class ProgramIndex:
         if callee is None:
             return None
         kind = callee[0]
+        if kind == "any":
+            return self._best_of(self.call_result(v) for v in callee[1])
         if kind == "func":
             fn = self.functions.get(callee[1])
             if fn is None:
@@ -271,6 +284,8 @@ class ProgramIndex:
     def element(self, value: Value, ref: Ref) -> Value:
         if value is None:
             return None
+        if value[0] == "any":
+            return self._best_of(self.element(v, ref) for v in value[1])
         if value[0] == "seq":
             return value[1]
         if value[0] == "extinst" and value[1].endswith("()"):

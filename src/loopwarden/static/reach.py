@@ -114,6 +114,9 @@ class CallGraph:
     def _edges_to(self, value: Value, site: CallSite) -> list[Edge]:
         if value is None or (value[0] == "ext" and site.ref[0] == "attr" and self._unknown(site.ref[1])):
             return self._guessed_method(site)
+        if value[0] == "any":  # one of several classes: each candidate, as an inferred edge
+            edges = [e for v in value[1] for e in self._edges_to(v, site)]
+            return [Edge(e.target, e.line, inferred=True) for e in edges]
         if value[0] == "class" and site.kind == CALL:
             return [Edge(m, site.line) for m in self.index.constructor_methods(value[1]) if self._runs_here(m)]
         if value[0] != "func" or not self._runs_here(value[1]):
@@ -157,6 +160,12 @@ class CallGraph:
         return None
 
     def _sink(self, value: Value, site: CallSite, module_body: bool = False) -> SinkHit | None:
+        if value is not None and value[0] == "any":
+            for member in value[1]:
+                hit = self._sink(member, site, module_body)
+                if hit is not None:
+                    return SinkHit(hit.sink, site, inferred=True)
+            return None
         if value is not None and value[0] == "ext":
             sink = self.catalog.sink(value[1])
             if sink is None or sink.lazy:
