@@ -173,11 +173,11 @@ class ProgramIndex:
                 return self.resolve_name(member)
             return None
         if kind == "class":
-            return self._class_member(value[1], attr, instance=False)
+            return self.class_member(value[1], attr, instance=False)
         if kind == "inst":
-            return self._class_member(value[1], attr, instance=True)
+            return self.class_member(value[1], attr, instance=True)
         if kind == "super":
-            return self._class_member(value[1], attr, instance=True, skip_first=True)
+            return self.class_member(value[1], attr, instance=True, skip_first=True)
         if kind == "ext":
             returned = self.catalog.returns.get(value[1])
             if returned is not None and value[1] not in self.catalog.classes:
@@ -188,7 +188,7 @@ class ProgramIndex:
             return ("ext", self.catalog.canonical(f"{value[1]}.{attr}"))
         return None
 
-    def _class_member(self, qualname: str, attr: str, instance: bool, skip_first: bool = False) -> Value:
+    def class_member(self, qualname: str, attr: str, instance: bool, skip_first: bool = False) -> Value:
         for position, cls in enumerate(self.mro(qualname)):
             if skip_first and position == 0:
                 continue
@@ -326,7 +326,7 @@ class ProgramIndex:
     def constructor_methods(self, class_qualname: str) -> list[str]:
         found = []
         for name in ("__init__", "__post_init__"):
-            member = self._class_member(class_qualname, name, instance=False)
+            member = self.class_member(class_qualname, name, instance=False)
             if member is not None and member[0] == "func":
                 found.append(member[1])
         return found

@@ -308,14 +308,14 @@ class CallGraph:
     def _class_hook_roots(self, class_qualname: str, hook: Hook) -> list[Root]:
         found = []
         for method, twin in hook.methods:
-            member = self.index._class_member(class_qualname, method, instance=False)
+            member = self.index.class_member(class_qualname, method, instance=False)
             if member is None or member[0] != "func":
                 continue
             fn = self.index.functions[member[1]]
             if fn.is_async or fn.class_qualname != class_qualname:
                 continue  # reported once, on the class that defines it
             if twin:
-                twin_member = self.index._class_member(class_qualname, twin, instance=False)
+                twin_member = self.index.class_member(class_qualname, twin, instance=False)
                 if twin_member is not None and twin_member[0] == "func":
                     continue
             base = hook.base.rpartition(".")[2]

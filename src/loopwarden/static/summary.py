@@ -11,6 +11,9 @@ any process:
     ("elem", ref)                     an item of the iterable ref
     ("seq", ref)                      a container whose items are ref (from list[X] etc.)
     ("union", (ref, ...))             one of several
+    ("offres", ref)                   what ``await asyncio.to_thread(ref, ...)`` returns
+    ("super", "pkg.mod.Class")        ``super()`` inside a method of Class
+    ("unknown",)                      a receiver nothing is known about
 
 ``None`` is the unknown ref. The whole-program phase (``index.py``) resolves refs.
 """
