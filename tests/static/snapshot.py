@@ -21,7 +21,9 @@ def scan_fixture(name: str, jobs: int = 1) -> ScanResult:
     root = FIXTURES / name
     config = load_config(find_pyproject(root) if (root / "pyproject.toml").exists() else None)
     catalog = load_catalog(config.catalog, str(root / "pyproject.toml"))
-    return scan(["."], catalog, excludes=["expected.txt", *config.exclude], jobs=jobs, cwd=str(root))
+    paths_file = root / "paths.txt"  # optional: what to scan, relative to the fixture
+    paths = paths_file.read_text().split() if paths_file.exists() else ["."]
+    return scan(paths, catalog, excludes=["expected.txt", *config.exclude], jobs=jobs, cwd=str(root))
 
 
 def render_snapshot(result: ScanResult) -> str:

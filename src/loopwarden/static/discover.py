@@ -222,11 +222,24 @@ def _relative_parts(path: str, root: str) -> list[str]:
     return rel
 
 
+def _root_package_parts(root: str) -> list[str]:
+    """``scan app`` where ``app/__init__.py`` exists: modules below are ``app.*``."""
+    parts: list[str] = []
+    current = root
+    while _is_package_dir(current):
+        parts.insert(0, os.path.basename(current))
+        parent = os.path.dirname(current)
+        if parent == current:
+            break
+        current = parent
+    return parts
+
+
 def _primary_parts(path: str, root: str, package_parts: list[str]) -> list[str]:
     """The module's name: its package-based name, extended with the directories above it up
     to the scan root when those have no ``__init__.py`` (namespace packages, app folders).
     Without this, ``app/utils/files.py`` and ``app/routers/files.py`` would both be ``files``."""
-    rel = _relative_parts(path, root)
+    rel = _root_package_parts(root) + _relative_parts(path, root)
     n = len(package_parts)
     if len(rel) > n and rel[-n:] == package_parts and all(p.isidentifier() for p in rel):
         return rel

@@ -208,6 +208,21 @@ def _flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield from _flat_statements(stmt.finalbody)
 
 
+_STARTUP_EVENTS = frozenset({"startup", "shutdown"})
+_STARTUP_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
+
+
+def _is_startup_decorator(node: ast.expr) -> bool:
+    """``@app.on_event("startup")``: runs once before the app serves requests."""
+    return (
+        isinstance(node, ast.Call)
+        and written_name(node.func).rpartition(".")[2] == "on_event"
+        and bool(node.args)
+        and isinstance(node.args[0], ast.Constant)
+        and node.args[0].value in _STARTUP_EVENTS
+    )
+
+
 def _is_accessor(fn: FunctionSummary) -> bool:
     return any(n.endswith((".setter", ".deleter")) for n in fn.decorator_names)
 
@@ -272,6 +287,9 @@ class _Context:
                 elif previous != ref:
                     self.ex.summary.variables[key] = _union(previous, ref)
             else:
+                previous = self.scope.names.get(target.id)
+                if _is_instantiation(previous) and _is_instantiation(ref) and previous != ref:
+                    ref = _union(previous, ref)  # `if a: s = S3() else: s = Local()`
                 self.scope.names[target.id] = ref
         elif isinstance(target, (ast.Tuple, ast.List)):
             values = value.elts if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts) else None
@@ -349,6 +367,9 @@ class _Context:
         self.eval(stmt.value)
 
     def stmt_Assign(self, stmt: ast.Assign) -> None:
+        if isinstance(stmt.value, ast.Lambda) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            self.bind(stmt.targets[0], self.define_lambda(stmt.targets[0].id, stmt.value))
+            return
         ref = self.eval(stmt.value)
         for target in stmt.targets:
             self.bind(target, ref, stmt.value)
@@ -477,6 +498,9 @@ class _Context:
         self.ex._prebind(node.body, scope, fn.qualname, module_level=False)
         inner = _Context(self.ex, fn, scope, class_qualname)
         inner.visit_block(node.body)
+        if any(n.endswith("contextmanager") for n in decorator_names):
+            fn.is_generator = False  # its body runs on `with`, like a call
+        fn.is_startup = any(_is_startup_decorator(d) for d in node.decorator_list)
         if class_qualname is None and not self.fn.is_module_body:
             self.scope.names[node.name] = ("name", fn.qualname)
         return fn
@@ -504,6 +528,30 @@ class _Context:
             scope.names[args.vararg.arg] = None
         if args.kwarg is not None:
             scope.names[args.kwarg.arg] = None
+
+    def define_lambda(self, name: str, node: ast.Lambda) -> Ref:
+        """``fn = lambda: work()``: a function of its own, so that ``to_thread(fn)`` offloads it."""
+        qualname = f"{self._child_prefix()}.{name}"
+        if qualname in self.ex.summary.functions:
+            qualname = f"{qualname}@{node.lineno}"
+        fn = FunctionSummary(
+            qualname=qualname,
+            local_name=self._child_local(name),
+            is_async=False,
+            line=node.lineno,
+            col=node.col_offset,
+            def_lines=(node.lineno,),
+            class_qualname=None,
+        )
+        self.ex.summary.functions[qualname] = fn
+        scope = _Scope(parent=None if self.fn.is_module_body else self.scope)
+        for arg in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:
+            scope.names[arg.arg] = None
+        inner = _Context(self.ex, fn, scope, None)
+        result = inner.eval(node.body)
+        if result is not None:
+            fn.returns.append(result)
+        return ("name", qualname)
 
     def define_class(self, node: ast.ClassDef) -> None:
         bases = tuple(self.eval(b) for b in node.bases)
@@ -627,12 +675,30 @@ class _Context:
         arg_refs = [self.eval(a) for a in node.args]
         for keyword in node.keywords:
             self.eval(keyword.value)
+            if keyword.arg in _STARTUP_KEYWORDS:
+                self._startup_callables(keyword.value)
+        if (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr == "add_event_handler"
+            and len(node.args) == 2
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value in _STARTUP_EVENTS
+        ):
+            self._startup_callables(node.args[1])
         self.record(CALL, callee, node, awaited=awaited, args=tuple(arg_refs[:2]))
         if isinstance(node.func, ast.Attribute) and node.func.attr in self.ex.options.callback_methods:
             self._loop_callback(node, self.ex.options.callback_methods[node.func.attr])
         if canonical in _CONSUMERS and node.args and not isinstance(node.args[0], ast.Starred):
             self.record(CONSUME, arg_refs[0], node.args[0])
         return ("call", callee) if callee is not None else None
+
+    def _startup_callables(self, node: ast.expr) -> None:
+        items = node.elts if isinstance(node, (ast.List, ast.Tuple)) else [node]
+        for item in items:
+            if isinstance(item, (ast.Name, ast.Attribute)):
+                ref = _StaticRef(self).ref(item)
+                if ref is not None:
+                    self.ex.summary.startup_refs.append(ref)
 
     def _loop_callback(self, node: ast.Call, index: int) -> None:
         """``loop.call_soon(cb)``: cb runs on the loop, as if called here."""
@@ -743,7 +809,13 @@ class _Context:
         self.record(CONSUME, ref, node.value)
         return None
 
+    def expr_Yield(self, node: ast.Yield) -> Ref:
+        self.fn.is_generator = not self.fn.is_async and not self.fn.is_module_body
+        self.eval(node.value)
+        return None
+
     def expr_YieldFrom(self, node: ast.YieldFrom) -> Ref:
+        self.fn.is_generator = not self.fn.is_async and not self.fn.is_module_body
         ref = self.eval(node.value)
         self.record(CONSUME, ref, node.value)
         return None
@@ -805,6 +877,14 @@ class _StaticRef:
             except SyntaxError:
                 return None
         return None
+
+
+def _is_instantiation(ref: Ref) -> bool:
+    if ref is None:
+        return False
+    if ref[0] == "union":
+        return all(_is_instantiation(r) for r in ref[1])
+    return ref[0] == "call" and ref[1] is not None and ref[1][0] == "name"
 
 
 def _union(*refs: Ref) -> Ref:

@@ -186,6 +186,8 @@ def _reason(index, exposure, chain, hit, info) -> str:
         )
     if exposure == SYNC_HOOK:
         return f"{what} runs on the event loop in sync hook {info.root.hook}, which an async runner calls directly"
+    if info.root.hook == "lifespan":
+        return f"{what} runs in start-up or shutdown code ({_name(index, chain[0].function)}), before requests are served"
     return f"{what} runs at import time (module-level code)"
 
 
@@ -202,6 +204,8 @@ _CATEGORY_FIX = {
 
 def _fix(index, exposure, chain, hit, info) -> str:
     if exposure == STARTUP:
+        if info.root.hook == "lifespan":
+            return "runs once at start-up or shutdown; acceptable there, or offload it to keep the loop responsive"
         return "runs once at import; acceptable at start-up, or move it into an explicit initialisation step"
     if exposure == SYNC_HOOK:
         twin = info.root.twin

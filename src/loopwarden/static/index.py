@@ -288,10 +288,14 @@ class ProgramIndex:
             return self._best_of(self.element(v, ref) for v in value[1])
         if value[0] == "seq":
             return value[1]
-        if value[0] == "extinst" and value[1].endswith("()"):
-            sink = self.catalog.sink(value[1][:-2])
-            if sink is not None and sink.yields:
-                return ("extinst", self.catalog.canonical(sink.yields))
+        if value[0] == "extinst":
+            if value[1].endswith("()"):
+                sink = self.catalog.sink(value[1][:-2])
+                if sink is not None and sink.yields:
+                    return ("extinst", self.catalog.canonical(sink.yields))
+            # An item of a library's own container (ZipFile.infolist()): typed by the library,
+            # so no method-name guessing on it.
+            return ("extinst", f"{value[1]}[]")
         return None
 
     # -- helpers for reachability --------------------------------------------------------

@@ -97,6 +97,7 @@ class CallGraph:
                 hit = self._lazy_sink(site)
                 if hit is not None:
                     sinks.append(hit)
+                edges.extend(self._generator_edges(site))
                 continue
             if site.kind == ATTR:
                 target = self._property_target(site.ref)
@@ -140,9 +141,24 @@ class CallGraph:
             return []
         return [Edge(candidates[0], site.line, inferred=True)]
 
-    def _runs_here(self, qualname: str) -> bool:
+    def _runs_here(self, qualname: str, iterated: bool = False) -> bool:
+        """Does calling ``qualname`` run its body on the caller's thread, right there?
+        A sync generator's body runs only where it is iterated (``iterated``)."""
         fn = self.index.functions.get(qualname)
-        return fn is not None and not fn.is_async and qualname not in self._offload_entry
+        if fn is None or fn.is_async or qualname in self._offload_entry:
+            return False
+        return iterated or not fn.is_generator
+
+    def _generator_edges(self, site: CallSite) -> list[Edge]:
+        ref = site.ref
+        if ref is None or ref[0] != "call":
+            return []
+        value = self.index.resolve(ref[1])
+        if value is not None and value[0] == "func":
+            fn = self.index.functions.get(value[1])
+            if fn is not None and fn.is_generator and self._runs_here(value[1], iterated=True):
+                return [Edge(value[1], site.line)]
+        return []
 
     def _property_target(self, ref: Ref) -> str | None:
         base = self.index.resolve(ref[1])
@@ -225,22 +241,26 @@ class CallGraph:
         """An operation on a handle that a blocking call in this same function opened
         (``fh.read()`` after ``open()``, ``conn.execute()`` after ``connect()``): the call
         that opened it is the finding. Never hides a costlier operation than its origin."""
-        origins = list(site.args)
+        # An argument must be the handle itself (json.load(fh)), not something derived from
+        # it (open(tmp.name)); a receiver may be reached through attributes (proc.stdout.read()).
+        origins = [(r, True) for r in site.args if r is not None and r[0] in ("call", "name")]
         if site.ref[0] == "attr":
-            origins.append(site.ref[1])
-        for ref in origins:
-            origin = self._origin_sink(ref, 0, module_body)
+            origins.append((site.ref[1], False))
+        for ref, direct in origins:
+            origin = self._origin_sink(ref, 0, module_body, direct)
             if origin is not None and origin.category in _HANDLE_CATEGORIES and _COST_RANK[sink.cost] <= _COST_RANK[origin.cost]:
                 return True
         return False
 
-    def _origin_sink(self, ref: Ref, depth: int, module_body: bool) -> Sink | None:
+    def _origin_sink(self, ref: Ref, depth: int, module_body: bool, direct: bool = False) -> Sink | None:
         """The first blocking call met walking down a receiver or argument expression."""
         if ref is None or depth > 6:
             return None
         kind = ref[0]
         if kind == "name" and module_body:  # module-level code binds names as variables
-            return self._origin_sink(self.index.variables.get(ref[1]), depth + 1, module_body)
+            return self._origin_sink(self.index.variables.get(ref[1]), depth + 1, module_body, direct)
+        if direct and kind != "call":
+            return None
         if kind == "call":
             value = self.index.resolve(ref[1])
             if value is not None and value[0] == "ext":
@@ -248,7 +268,7 @@ class CallGraph:
                 if sink is not None:
                     return sink
             callee = ref[1]
-            if callee is not None and callee[0] == "attr":
+            if not direct and callee is not None and callee[0] == "attr":
                 return self._origin_sink(callee[1], depth + 1, module_body)
             return None
         if kind in ("attr", "elem"):
@@ -269,9 +289,12 @@ class CallGraph:
         """(loop roots, import-time roots), each in a deterministic order."""
         loop: list[Root] = []
         startup: list[Root] = []
+        lifespan = self._lifespan_functions()
         for qualname, fn in self.index.functions.items():
             if fn.is_module_body:
                 startup.append(Root(qualname, STARTUP))
+            elif qualname in lifespan:
+                startup.append(Root(qualname, STARTUP, hook="lifespan"))
             elif fn.is_async:
                 loop.append(Root(qualname, DIRECT_ASYNC))
         key = self._position
@@ -279,6 +302,17 @@ class CallGraph:
         loop.sort(key=lambda r: key(r.function))
         loop.extend(sorted(self._hook_roots(), key=lambda r: key(r.function)))
         return loop, sorted(startup, key=lambda r: key(r.function))
+
+    def _lifespan_functions(self) -> set[str]:
+        """Start-up and shutdown code (``lifespan=``, ``on_startup=[...]``,
+        ``@app.on_event("startup")``): it runs on the loop, but before requests are served."""
+        found = {q for q, fn in self.index.functions.items() if fn.is_startup}
+        for module in self.index.modules.values():
+            for ref in module.startup_refs:
+                value = self.index.resolve(ref)
+                if value is not None and value[0] == "func":
+                    found.add(value[1])
+        return found
 
     def _position(self, qualname: str) -> tuple[str, int, str]:
         module = self.index.function_module[qualname]
@@ -297,7 +331,7 @@ class CallGraph:
                         roots.extend(self._class_hook_roots(qualname, hook))
         if decorator_hooks:
             for qualname, fn in self.index.functions.items():
-                if fn.is_async or fn.is_module_body:
+                if fn.is_async or fn.is_module_body or fn.is_startup:
                     continue
                 for hook in decorator_hooks:
                     if self._has_decorator(fn, hook.decorator):

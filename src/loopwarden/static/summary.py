@@ -75,6 +75,8 @@ class FunctionSummary:
     is_property: bool = False
     is_abstract: bool = False
     is_module_body: bool = False
+    is_generator: bool = False  # a sync generator: its body runs where it is iterated
+    is_startup: bool = False  # lifespan / on_event("startup") handler: runs before serving
 
 
 @dataclass
@@ -99,6 +101,7 @@ class ModuleSummary:
     variables: dict[str, Ref] = field(default_factory=dict)  # module-level names -> value
     suppressions: dict[int, Optional[frozenset]] = field(default_factory=dict)  # None: all
     offloads: list[OffloadSite] = field(default_factory=list)
+    startup_refs: list[Ref] = field(default_factory=list)  # lifespan=..., on_startup=[...]
 
     @property
     def body_qualname(self) -> str:
