@@ -317,7 +317,10 @@ async def get_user(uid: int):
             """
 A thread primitive waits for another thread; while it waits, the loop thread is blocked,
 and if the other side needs the loop to make progress (`run_coroutine_threadsafe(...).result()`),
-the program deadlocks. Use the asyncio primitives, or `asyncio.wrap_future` for futures.""",
+the program deadlocks. Taking a mutex (`with lock:`) is usually free and blocks only while
+another thread holds it, so it is reported as MEDIUM; waits on events, queues, futures,
+semaphores and joins are HIGH.
+Use the asyncio primitives, or `asyncio.wrap_future` for futures.""",
             """
 import queue
 

@@ -124,8 +124,17 @@ class CallGraph:
             return []
         edges = [Edge(value[1], site.line)]
         if self.index.is_abstract_method(value[1]):
-            edges += [Edge(o, site.line, inferred=True) for o in self.index.overrides(value[1]) if self._runs_here(o)]
+            edges += [Edge(o, site.line, inferred=True) for o in self._sync_overrides(value[1])]
         return edges
+
+    def _sync_overrides(self, qualname: str) -> list[str]:
+        """Overrides a call on an abstract method may reach. When some overrides are async,
+        the class family is split into sync and async twins (redis, httpx style), and the
+        sync twins are not what async code calls: none is taken."""
+        overrides = self.index.overrides(qualname)
+        if any(self.index.functions[o].is_async for o in overrides):
+            return []
+        return [o for o in overrides if self._runs_here(o)]
 
     def _guessed_method(self, site: CallSite) -> list[Edge]:
         """``self.store.save()`` with ``store`` of unknown type: if exactly one project class
