@@ -21,7 +21,7 @@ any process:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Tuple, Union
+from typing import NamedTuple, Optional, Tuple, Union
 
 Ref = Optional[Tuple]
 
@@ -33,8 +33,11 @@ ATTR = "attr"  # attribute load (a project @property runs here)
 ENTER = "enter"  # with-statement: ref.__enter__ runs here
 
 
-@dataclass(frozen=True)
-class CallSite:
+class CallSite(NamedTuple):
+    """One call (or iteration, attribute load, ``with``) in a function body. A named tuple,
+    not a dataclass: summaries hold tens of thousands of them and cross process boundaries,
+    where tuples pickle several times faster."""
+
     kind: str
     ref: Ref
     line: int
