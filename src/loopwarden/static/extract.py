@@ -208,6 +208,7 @@ def _flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield from _flat_statements(stmt.finalbody)
 
 
+_CACHING_DECORATORS = frozenset({"lru_cache", "cache", "cached", "cached_property", "memoize"})
 _STARTUP_EVENTS = frozenset({"startup", "shutdown"})
 _STARTUP_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
 
@@ -501,6 +502,7 @@ class _Context:
         if any(n.endswith("contextmanager") for n in decorator_names):
             fn.is_generator = False  # its body runs on `with`, like a call
         fn.is_startup = any(_is_startup_decorator(d) for d in node.decorator_list)
+        fn.is_cached = any(n.rpartition(".")[2] in _CACHING_DECORATORS for n in decorator_names)
         if class_qualname is None and not self.fn.is_module_body:
             self.scope.names[node.name] = ("name", fn.qualname)
         return fn

@@ -84,10 +84,10 @@ def _is_suppressed(module: ModuleSummary, hit: SinkHit, def_lines: tuple[int, ..
     return False
 
 
-def priority_of(exposure: str, hit: SinkHit, is_test: bool, inferred_chain: bool) -> str:
+def priority_of(exposure: str, hit: SinkHit, is_test: bool, inferred_chain: bool, cached: bool = False) -> str:
     if exposure == STARTUP or is_test or hit.sink.cost == FREE:
         return LOW
-    if hit.inferred or inferred_chain or hit.sink.cost == CHEAP:
+    if hit.inferred or inferred_chain or cached or hit.sink.cost == CHEAP:
         return MEDIUM
     return HIGH
 
@@ -147,12 +147,17 @@ def _finding(index, graph, reached, qualname, module, exposure, steps, hit) -> F
         category=hit.sink.category,
         operation=hit.sink.operation,
         exposure=exposure,
-        priority=priority_of(exposure, hit, module.is_test, info.inferred),
+        priority=priority_of(exposure, hit, module.is_test, info.inferred, _cached(index, chain)),
         chain=tuple(chain),
         reason=_reason(index, exposure, chain, hit, info),
         fix=_fix(index, exposure, chain, hit, info),
         inferred=hit.inferred or info.inferred,
     )
+
+
+def _cached(index: ProgramIndex, chain: list[ChainStep]) -> bool:
+    """A memoised function on the chain blocks on the first call (per key) only."""
+    return any(index.functions[step.function].is_cached for step in chain)
 
 
 def _edge_inferred(reached: dict[str, Reached], function: str) -> bool:
@@ -180,9 +185,11 @@ def _reason(index, exposure, chain, hit, info) -> str:
     if exposure == DIRECT_ASYNC:
         return f"{what} is called directly in async {_name(index, chain[-1].function)}"
     if exposure == ASYNC_REACHABLE:
+        cached = [_name(index, s.function) for s in chain if index.functions[s.function].is_cached]
+        note = f"; {cached[0]} is memoised, so only its first call per key blocks" if cached else ""
         return (
             f"{what} runs on the event loop: async {_name(index, chain[0].function)} calls "
-            f"{_name(index, chain[-1].function)} without offloading ({len(chain) - 1} call(s) away)"
+            f"{_name(index, chain[-1].function)} without offloading ({len(chain) - 1} call(s) away){note}"
         )
     if exposure == SYNC_HOOK:
         return f"{what} runs on the event loop in sync hook {info.root.hook}, which an async runner calls directly"

@@ -80,6 +80,7 @@ class FunctionSummary:
     is_module_body: bool = False
     is_generator: bool = False  # a sync generator: its body runs where it is iterated
     is_startup: bool = False  # lifespan / on_event("startup") handler: runs before serving
+    is_cached: bool = False  # @lru_cache, @cache, @cached_property: its body runs once per key
 
 
 @dataclass
