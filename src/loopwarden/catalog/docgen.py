@@ -44,14 +44,17 @@ _EXPOSURES = (
     ),
     (
         "STARTUP",
-        "Module-level code, and code reached only from it: it runs at import time, usually once, "
-        "before the loop serves requests.",
+        "Module-level code, start-up and shutdown code (`lifespan=`, `on_startup=[...]`, "
+        "`@app.on_event(\"startup\")`, `add_event_handler(\"startup\", ...)`), and code reached only "
+        "from them: it runs once, before the loop serves requests or after it stops.",
     ),
 )
 
 _NOT_REPORTED = (
     "sync code that no async code reaches",
     "sync FastAPI/Starlette route handlers (the framework runs them in a thread pool)",
+    "sync generators handed to a framework that iterates them in a thread pool (`StreamingResponse(gen())`): "
+    "a generator's body runs where it is iterated",
     "anything inside an offload (the callable passed to `asyncio.to_thread` and the wrappers below)",
     "calls that are awaited",
 )
@@ -60,8 +63,11 @@ _PRIORITIES = (
     ("HIGH", "On the loop (any exposure but STARTUP), outside tests, with a `heavy` sink."),
     (
         "MEDIUM",
-        "The same exposure with a `cheap` sink, or any sink reached only through an inferred edge "
-        "(a call on an abstract base resolved to its overrides, or a duck-typed method match).",
+        "The same exposure with a `cheap` sink (one metadata syscall, an uncontended mutex), any "
+        "sink reached only through an inferred edge (a call on an abstract base resolved to its "
+        "overrides, a factory returning one of several classes, a method guessed by its distinctive "
+        "name, or a duck-typed sink match), or a chain through a memoised function "
+        "(`@lru_cache`, `@cache`, `@cached_property`), which blocks on its first call per key only.",
     ),
     (
         "LOW",
