@@ -132,3 +132,20 @@ def test_deactivate_restores_every_patched_function(project) -> None:
     after = (builtins.open, io.open, os.lstat, os.stat, time.sleep, socket.getaddrinfo,
              subprocess.Popen.__init__, io.BufferedReader.read, io.TextIOWrapper.read)
     assert after == before
+
+
+def test_a_contended_lock_wait_is_recorded_without_raising(project) -> None:
+    """Raising out of Lock.acquire would leave the caller's lock protocol half done."""
+    import threading
+
+    project_code, caller = project
+    lock = threading.Lock()
+    lock.acquire()
+    releaser = threading.Timer(0.05, lock.release)
+    releaser.start()
+    with Gate(project_code) as gate:
+        asyncio.run(caller.on_loop(lambda: lock.acquire()))
+    releaser.join()
+    assert lock.locked()
+    [hit] = gate.take_hits()
+    assert (hit.symbol, hit.category) == ("threading.Lock.acquire", "LOCK_WAIT")

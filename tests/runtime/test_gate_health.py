@@ -197,3 +197,18 @@ def test_a_stall_fails_the_test_with_stall_fail(service: pytest.Pytester) -> Non
     result = service.runpytest("--loopwarden")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["FAILED test_notes.py::test_crunches - loopwarden: the event loop was held for*"])
+
+
+def test_a_stall_fails_when_warnings_are_errors(service: pytest.Pytester) -> None:
+    add_ini(service, "loopwarden_stall_ms = 50")
+    service.makepyfile(
+        test_notes="""
+        from app import store
+
+        async def test_crunches():
+            await store.hold_the_loop(0.6)
+        """
+    )
+    result = service.runpytest("--loopwarden", "-W", "error")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["FAILED test_notes.py::test_crunches - loopwarden: the event loop was held for*"])

@@ -92,6 +92,9 @@ class _Patch:
         self.symbol = symbol
         self.intercepted = intercepted
         self.gate = gate
+        # Raising out of Lock.acquire breaks the caller's lock protocol (a half-held
+        # Condition, a worker thread waiting forever): lock waits are recorded, not raised.
+        self.raises = not name_is_lock_wait(intercepted)
 
     def install(self) -> None:
         self.function.activate()
@@ -104,7 +107,7 @@ class _Patch:
         self.function.deactivate()  # restores the original function, not the checker
 
     def _recording(self, checker: Callable[..., Any]) -> Callable[..., Any]:
-        gate, patch = self.gate, self
+        gate, patch, original = self.gate, self, self.function.original_func
 
         def loopwarden_checked(*args: Any, **kwargs: Any) -> Any:
             try:
@@ -114,9 +117,15 @@ class _Patch:
                     hit = gate.record(patch, sys._getframe(1))
                     error.loopwarden_hit = hit  # type: ignore[attr-defined]
                     error.args = (hit.one_line(),)  # what a log line shows when production code swallows it
-                raise
+                if patch.raises:
+                    raise
+            return original(*args, **kwargs)
 
         return loopwarden_checked
+
+
+def name_is_lock_wait(intercepted: str) -> bool:
+    return intercepted.startswith("threading.Lock.")
 
 
 def _set_attribute(owner: Any, name: str, value: Any) -> None:

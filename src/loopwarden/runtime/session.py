@@ -181,18 +181,16 @@ class GateSession:
         """Turn the hits and stalls so far into this phase's outcome; returns those surfaced."""
         assert self._gate is not None and self._watchdog is not None
         self._pending_hits += self._gate.take_hits()
-        self._pending_stalls += self._watchdog.take_stalls()
-        hits, stalls = self._pending_hits, self._pending_stalls
-        failing_stalls = stalls if self.options.stall_fail else []
+        new_stalls = self._watchdog.take_stalls()
+        failing_new = new_stalls if self.options.stall_fail else self._warn_stalls(item, new_stalls)
+        warned = [stall for stall in new_stalls if all(stall is not failing for failing in failing_new)]
+        self._pending_stalls += failing_new
+        hits, failing_stalls = self._pending_hits, self._pending_stalls
         if not hits and not failing_stalls:
-            self._pending_stalls = []
-            self._warn_stalls(item, stalls)
-            return [], stalls
+            return [], warned
         deferred = (report.passed and call.when == "setup") or (report.skipped and call.when == "call")
         if deferred:
-            return [], []  # a later phase of the same test fails with it
-        if not self.options.stall_fail:
-            self._warn_stalls(item, stalls)
+            return [], warned  # a later phase of the same test fails with them
         failure = _failure(hits, failing_stalls)
         if report.passed:
             report.outcome = "failed"
@@ -202,11 +200,17 @@ class GateSession:
         else:
             report.sections.append(("loopwarden", str(failure)))
         self._pending_hits, self._pending_stalls = [], []
-        return hits, stalls
+        return hits, warned + failing_stalls
 
-    def _warn_stalls(self, item: pytest.Item, stalls: list[Stall]) -> None:
+    def _warn_stalls(self, item: pytest.Item, stalls: list[Stall]) -> list[Stall]:
+        """Warn about each stall; returns those whose warning raised (``-W error``): they fail."""
+        failed = []
         for stall in stalls:
-            item.warn(LoopwardenStallWarning(stall.message()))
+            try:
+                item.warn(LoopwardenStallWarning(stall.message()))
+            except Exception:
+                failed.append(stall)
+        return failed
 
     # -- hooks: collecting and reporting -------------------------------------------------------
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:

@@ -22,9 +22,9 @@ def summary_lines(gated: int, hits: list[Hit], stalls: list[Stall], opt_outs: li
     yield headline, {"bold": True, "red": bool(hits), "green": not hits and not stalls}
     if hits:
         yield "blocking calls on the event loop:", {"bold": True}
-        for hit in hits:
-            where = hit.location or "no frame in the project code"
-            yield f"  {hit.test} ({hit.phase}): {hit.symbol} at {where}", {"red": True}
+        for (test, phase, symbol, where), count in _counted(hits).items():
+            times = f" (x{count})" if count > 1 else ""
+            yield f"  {test} ({phase}): {symbol} at {where}{times}", {"red": True}
     if stalls:
         yield "event-loop stalls:", {"bold": True}
         for stall in stalls:
@@ -34,3 +34,12 @@ def summary_lines(gated: int, hits: list[Hit], stalls: list[Stall], opt_outs: li
         yield "opted out (@pytest.mark.allow_blocking_io):", {"bold": True}
         for opt_out in opt_outs:
             yield f"  {opt_out.test}: {opt_out.reason}", {}
+
+
+def _counted(hits: list[Hit]) -> dict[tuple[str, str, str, str], int]:
+    """One line per test and call site: a lock waited on in a loop is one finding, not fifty."""
+    counts: dict[tuple[str, str, str, str], int] = {}
+    for hit in hits:
+        key = (hit.test, hit.phase, hit.symbol, str(hit.location or "no frame in the project code"))
+        counts[key] = counts.get(key, 0) + 1
+    return counts
