@@ -150,3 +150,17 @@ def test_loopwarden_modules_sets_the_project_code(service: pytest.Pytester) -> N
 
 def _escape(text: str) -> str:
     return text.replace("[", "[[]")
+
+
+def test_tests_inside_the_package_are_not_project_code(service: pytest.Pytester) -> None:
+    service.mkpydir("app/tests")
+    (service.path / "app" / "tests" / "test_inside.py").write_text(
+        "import sqlite3\nfrom app import store\n\n"
+        "async def test_uses_a_sync_driver_itself(tmp_path):\n"
+        "    sqlite3.connect(tmp_path / 'db.sqlite3').close()\n\n"
+        "async def test_project_code_is_still_gated(tmp_path):\n"
+        "    await store.stat_swallowed(tmp_path)\n"
+    )
+    result = service.runpytest("--loopwarden")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["FAILED app/tests/test_inside.py::test_project_code_is_still_gated - *"])

@@ -64,24 +64,27 @@ def catalogue_symbol(dotted: str, catalog: Catalog) -> Symbol:
     return Symbol(name, category, name.rpartition(".")[2])
 
 
-def _project_modules(project: Project) -> list[types.ModuleType]:
+def _stand_in_modules(paths: Iterable[str]) -> list[types.ModuleType]:
     """blockbuster takes modules and matches their path as a prefix: hand it stand-in module
     objects carrying the project's paths, so nothing of the project is imported here."""
     stand_ins = []
-    for index, root in enumerate(project.roots):
-        module = types.ModuleType(f"loopwarden_project_root_{index}")
-        if root.endswith(os.sep):
-            module.__path__ = [root]  # type: ignore[attr-defined]
+    for index, path in enumerate(paths):
+        module = types.ModuleType(f"loopwarden_stand_in_{index}")
+        if path.endswith(os.sep):
+            module.__path__ = [path]  # type: ignore[attr-defined]
         else:
-            module.__file__ = root
+            module.__file__ = path
         stand_ins.append(module)
     return stand_ins
 
 
-def _excluded_modules() -> list[types.ModuleType]:
-    module = types.ModuleType("loopwarden_runtime")
-    module.__path__ = [_RUNTIME_PACKAGE]  # type: ignore[attr-defined]
-    return [module]
+def _project_modules(project: Project) -> list[types.ModuleType]:
+    return _stand_in_modules(project.roots)
+
+
+def _excluded_modules(project: Project) -> list[types.ModuleType]:
+    """loopwarden itself, and tests that live inside a project package (``pkg/tests/``)."""
+    return _stand_in_modules((_RUNTIME_PACKAGE, *project.test_roots))
 
 
 class _Patch:
@@ -154,7 +157,7 @@ class Gate:
         self.test = "<no test>"
         self.phase = "call"
         self.active = False
-        scanned, excluded = _project_modules(project), _excluded_modules()
+        scanned, excluded = _project_modules(project), _excluded_modules(project)
         functions: dict[str, BlockBusterFunction] = {}
         if include_blockbuster_defaults:
             functions.update(BlockBuster(scanned, excluded_modules=excluded).functions)

@@ -22,11 +22,15 @@ class Project:
     test_roots: tuple[str, ...] = ()  # test directories and conftest files: named, never gated
 
     def contains(self, filename: str) -> bool:
-        return any(filename.startswith(root) for root in self.roots)
+        """The project's own code; tests inside a package (``pkg/tests/``) are not."""
+        return any(filename.startswith(root) for root in self.roots) and not self.is_test(filename)
+
+    def is_test(self, filename: str) -> bool:
+        return any(filename.startswith(root) for root in self.test_roots)
 
     def is_local(self, filename: str) -> bool:
         """Project or test code: where an async entry point (a test, a served coroutine) lives."""
-        return self.contains(filename) or any(filename.startswith(root) for root in self.test_roots)
+        return self.contains(filename) or self.is_test(filename)
 
     def relpath(self, filename: str) -> str:
         """Pure string work: it runs while the patches are active, so no os.path calls."""
