@@ -1,6 +1,6 @@
 """Runtime gate benchmark (not a test): what the gate costs and what it catches.
 
-    .venv/bin/python benchmarks/runtime_bench.py [--project DIR [--python PY] [--pytest-args "..."]]
+    .venv/bin/python benchmarks/runtime_bench.py [--project DIR [--pytest-args "..."]]... [--python PY]
 
 Reports, in one run:
 1. per-call overhead of intercepted primitives (os.stat; open+read of a small file) with no
@@ -153,9 +153,9 @@ def _summary_line(output: str) -> str:
 # -- output ----------------------------------------------------------------------------------------
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--project", type=Path, help="directory of a real async project's test suite")
-    parser.add_argument("--python", default=sys.executable, help="interpreter with the project and loopwarden")
-    parser.add_argument("--pytest-args", default="", help="extra pytest arguments for --project")
+    parser.add_argument("--project", type=Path, action="append", default=[], help="a real async project's directory")
+    parser.add_argument("--pytest-args", action="append", default=[], help="pytest arguments for the n-th --project")
+    parser.add_argument("--python", default=sys.executable, help="interpreter with the projects and loopwarden")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
@@ -181,8 +181,9 @@ def main() -> None:
             print(f"| {name} | {_caught(by_blockbuster)} | {_caught(by_loopwarden)} |")
 
     suites = [("examples/gated_service", EXAMPLE, sys.executable, [])]
-    if args.project:
-        suites.append((str(args.project), args.project.resolve(), args.python, shlex.split(args.pytest_args)))
+    for index, project in enumerate(args.project):
+        extra = shlex.split(args.pytest_args[index]) if index < len(args.pytest_args) else []
+        suites.append((project.name, project.resolve(), args.python, extra))
     print(f"\n## Test-suite wall time (median of {args.repeats} runs)\n")
     print("| suite | without | result | with --loopwarden | result |")
     print("|---|---:|---|---:|---|")
