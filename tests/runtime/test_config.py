@@ -164,3 +164,23 @@ def test_tests_inside_the_package_are_not_project_code(service: pytest.Pytester)
     result = service.runpytest("--loopwarden")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["FAILED app/tests/test_inside.py::test_project_code_is_still_gated - *"])
+
+
+def test_src_layout_is_detected(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", pyproject='[tool.pytest.ini_options]\npythonpath = ["src"]\nasyncio_mode = "auto"\n'
+                      'asyncio_default_fixture_loop_scope = "function"\n')
+    pytester.mkdir("src")
+    pytester.mkpydir("src/svc")
+    (pytester.path / "src" / "svc" / "core.py").write_text("import os\n\nasync def probe(path):\n    return os.lstat(path)\n")
+    pytester.makepyfile(test_core="from svc import core\n\nasync def test_probe(tmp_path):\n    await core.probe(tmp_path)\n")
+    result = pytester.runpytest("--loopwarden")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["  at           src/svc/core.py:4 in probe"])
+
+
+def test_no_project_module_is_a_clear_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".toml", pyproject="[tool.pytest.ini_options]\nasyncio_default_fixture_loop_scope = \"function\"\n")
+    pytester.makepyfile(test_alone="async def test_nothing(): pass\n")
+    result = pytester.runpytest("--loopwarden")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: loopwarden: no project modules found under *set loopwarden_modules*"])

@@ -124,3 +124,9 @@ def test_xdist_workers_gate_their_own_tests_and_the_controller_reports(project: 
     document = _report(project, "-n", "2", "-p", "no:randomly")
     assert len(document["hits"]) == 2 and len(document["stalls"]) == 1 and len(document["opt_outs"]) == 1
     assert {hit["thread"] for hit in document["hits"]} == {"MainThread"}
+
+
+def test_verbose_summary_lists_each_gated_test(project: pytest.Pytester) -> None:
+    result = project.runpytest("--loopwarden", "-v")
+    result.stdout.fnmatch_lines(["gated tests:", "  test_notes.py::test_stat", "  test_notes.py::test_exists"])
+    assert "  test_notes.py::test_config" not in result.stdout.str().split("\ngated tests:\n")[1]

@@ -52,6 +52,7 @@ class GateSession:
         self._pending_stalls: list[Stall] = []
         # what the controller (or the only process) saw, for the summary and the report
         self.gated_tests = 0
+        self.gated_nodeids: list[str] = []
         self.hits: list[Hit] = []
         self.stalls: list[Stall] = []
         self.opt_outs: list[OptOut] = []
@@ -124,9 +125,9 @@ class GateSession:
         gate.quiet_files.clear()
         gate.quiet_files.update(self._pytest_log_files())
         self._pending_hits, self._pending_stalls = [], []
-        self._watchdog.start()
-        gate.activate()
         try:
+            self._watchdog.start()
+            gate.activate()
             yield
         finally:
             # Always restored: failures, errors, KeyboardInterrupt, pytest.exit.
@@ -217,7 +218,9 @@ class GateSession:
         data = getattr(report, _REPORT_ATTRIBUTE, None)
         if not data:
             return
-        self.gated_tests += 1 if data.get("gated") else 0
+        if data.get("gated"):
+            self.gated_tests += 1
+            self.gated_nodeids.append(report.nodeid)
         if data.get("opt_out"):
             self.opt_outs.append(OptOut(**data["opt_out"]))
         self.hits += [Hit.from_json(hit) for hit in data.get("hits", ())]
@@ -231,6 +234,10 @@ class GateSession:
         terminalreporter.write_sep("=", "loopwarden")
         for line, markup in summary_lines(self.gated_tests, self.hits, self.stalls, self.opt_outs):
             terminalreporter.write_line(line, **markup)
+        if self.config.get_verbosity() > 0:
+            terminalreporter.write_line("gated tests:", bold=True)
+            for nodeid in self.gated_nodeids:
+                terminalreporter.write_line(f"  {nodeid}")
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.options.report_path and not hasattr(self.config, "workerinput"):
