@@ -113,8 +113,11 @@ def blockbuster_coverage(workdir: Path) -> list[tuple[str, str | None, str | Non
             try:
                 asyncio.run(on_loop(call))
             except BlockingError as error:
-                return str(error).split(" on the event loop")[0].replace("Blocking call to ", "").replace(
-                    "blocking call to ", ""
+                return (
+                    str(error)
+                    .split(" on the event loop")[0]
+                    .replace("Blocking call to ", "")
+                    .replace("blocking call to ", "")
                 )
         return None
 
@@ -146,7 +149,9 @@ def suite_wall_time(directory: Path, python: str, extra_args: list[str], repeats
 
 
 def _summary_line(output: str) -> str:
-    lines = [line.strip("= ") for line in output.splitlines() if " in " in line and ("passed" in line or "failed" in line)]
+    lines = [
+        line.strip("= ") for line in output.splitlines() if " in " in line and ("passed" in line or "failed" in line)
+    ]
     return lines[-1] if lines else "(no summary line)"
 
 
@@ -163,8 +168,10 @@ def main() -> None:
 
     from loopwarden import __version__
 
-    print(f"loopwarden {__version__}, blockbuster {_version('blockbuster')}, Python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs, {sys.platform}")
+    print(
+        f"loopwarden {__version__}, blockbuster {_version('blockbuster')}, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs, {sys.platform}"
+    )
     del blockbuster
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
@@ -172,7 +179,9 @@ def main() -> None:
         print("| primitive | where | no patches | bare blockbuster | loopwarden gate |")
         print("|---|---|---:|---:|---:|")
         for label, where, timings in overhead(workdir):
-            print(f"| {label} | {where} | {timings['off']:.2f} | {timings['blockbuster']:.2f} | {timings['loopwarden']:.2f} |")
+            print(
+                f"| {label} | {where} | {timings['off']:.2f} | {timings['blockbuster']:.2f} | {timings['loopwarden']:.2f} |"
+            )
 
         print("\n## Caught on the event loop (each probe called from project code inside asyncio.run)\n")
         print("| primitive | bare blockbuster (default rules) | loopwarden gate |")

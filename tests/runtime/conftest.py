@@ -16,7 +16,7 @@ asyncio_mode = "auto"
 asyncio_default_fixture_loop_scope = "function"
 """
 
-STORE = '''
+STORE = """
 import asyncio
 import logging
 import os
@@ -65,7 +65,7 @@ def warm_up(path):
 
 async def start():
     warm_up(".")
-'''
+"""
 
 
 @pytest.fixture

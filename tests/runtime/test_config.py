@@ -6,7 +6,7 @@ import pytest
 
 from .conftest import add_ini, add_runtime_table
 
-LEGACY = '''
+LEGACY = """
 def slow_read(path):
     return "pretend this reads through a C extension"
 
@@ -20,7 +20,7 @@ class Cache:
         import os
 
         return os.lstat(path)
-'''
+"""
 
 
 def _with_legacy(service: pytest.Pytester) -> None:
@@ -49,7 +49,9 @@ def test_extra_rule_intercepts_a_project_function(service: pytest.Pytester) -> N
 
 def test_extra_rule_in_dotted_form_on_a_stdlib_method(service: pytest.Pytester) -> None:
     add_runtime_table(service, 'extra = ["json.JSONDecoder.decode"]\n')
-    (service.path / "app" / "codec.py").write_text("import json\n\nasync def parse(text):\n    return json.loads(text)\n")
+    (service.path / "app" / "codec.py").write_text(
+        "import json\n\nasync def parse(text):\n    return json.loads(text)\n"
+    )
     service.makepyfile(
         test_notes="""
         from app import codec
@@ -89,7 +91,10 @@ def test_allow_rule_accepts_blocking_inside_start_up_code(service: pytest.Pytest
         ('extra = ["app.nope:slow_read"]', " extra: 'app.nope:slow_read': no module named 'app.nope'"),
         ('extra = ["app.store:nope"]', " extra: 'app.store:nope': 'app.store' has no attribute 'nope'"),
         ('extra = ["nosuchpkg.mod.fn"]', " extra: 'nosuchpkg.mod.fn': no module named 'nosuchpkg'"),
-        ('allow = ["app.store:Missing.warm_up"]', " allow: 'app.store:Missing.warm_up': 'app.store' has no attribute 'Missing'"),
+        (
+            'allow = ["app.store:Missing.warm_up"]',
+            " allow: 'app.store:Missing.warm_up': 'app.store' has no attribute 'Missing'",
+        ),
         ('allow = ["os:sep"]', " allow: 'os:sep' is not callable"),
         ('allow = "app.store:warm_up"', " allow: expected a list of 'module:qualname' or dotted names"),
         ('extras = ["app.store:warm_up"]', ": unknown key(s) ['extras']; expected ['extra', 'allow']"),
@@ -129,7 +134,9 @@ def test_bad_ini_option_is_a_clear_usage_error(service: pytest.Pytester, ini: st
 
 def test_loopwarden_modules_sets_the_project_code(service: pytest.Pytester) -> None:
     service.mkpydir("other")
-    (service.path / "other" / "io_helpers.py").write_text("import os\n\nasync def stat(path):\n    return os.lstat(path)\n")
+    (service.path / "other" / "io_helpers.py").write_text(
+        "import os\n\nasync def stat(path):\n    return os.lstat(path)\n"
+    )
     add_ini(service, 'loopwarden_modules = ["other"]')
     service.makepyfile(
         test_notes="""
@@ -167,19 +174,26 @@ def test_tests_inside_the_package_are_not_project_code(service: pytest.Pytester)
 
 
 def test_src_layout_is_detected(pytester: pytest.Pytester) -> None:
-    pytester.makefile(".toml", pyproject='[tool.pytest.ini_options]\npythonpath = ["src"]\nasyncio_mode = "auto"\n'
-                      'asyncio_default_fixture_loop_scope = "function"\n')
+    pytester.makefile(
+        ".toml",
+        pyproject='[tool.pytest.ini_options]\npythonpath = ["src"]\nasyncio_mode = "auto"\n'
+        'asyncio_default_fixture_loop_scope = "function"\n',
+    )
     pytester.mkdir("src")
     pytester.mkpydir("src/svc")
-    (pytester.path / "src" / "svc" / "core.py").write_text("import os\n\nasync def probe(path):\n    return os.lstat(path)\n")
-    pytester.makepyfile(test_core="from svc import core\n\nasync def test_probe(tmp_path):\n    await core.probe(tmp_path)\n")
+    (pytester.path / "src" / "svc" / "core.py").write_text(
+        "import os\n\nasync def probe(path):\n    return os.lstat(path)\n"
+    )
+    pytester.makepyfile(
+        test_core="from svc import core\n\nasync def test_probe(tmp_path):\n    await core.probe(tmp_path)\n"
+    )
     result = pytester.runpytest("--loopwarden")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["  at           src/svc/core.py:4 in probe"])
 
 
 def test_no_project_module_is_a_clear_usage_error(pytester: pytest.Pytester) -> None:
-    pytester.makefile(".toml", pyproject="[tool.pytest.ini_options]\nasyncio_default_fixture_loop_scope = \"function\"\n")
+    pytester.makefile(".toml", pyproject='[tool.pytest.ini_options]\nasyncio_default_fixture_loop_scope = "function"\n')
     pytester.makepyfile(test_alone="async def test_nothing(): pass\n")
     result = pytester.runpytest("--loopwarden")
     assert result.ret == pytest.ExitCode.USAGE_ERROR

@@ -18,7 +18,7 @@ from loopwarden.runtime.gate import Gate
 from loopwarden.runtime.probes import LOOPWARDEN_DEFAULTS, PROBES, probe_by_name
 from loopwarden.runtime.project import Project
 
-CALLER = '''
+CALLER = """
 import asyncio
 
 
@@ -32,7 +32,7 @@ async def offloaded(call):
 
 async def in_executor(call):
     return await asyncio.get_running_loop().run_in_executor(None, call)
-'''
+"""
 
 
 @pytest.fixture
@@ -123,14 +123,32 @@ def test_deactivate_restores_every_patched_function(project) -> None:
     import subprocess
     import time
 
-    before = (builtins.open, io.open, os.lstat, os.stat, time.sleep, socket.getaddrinfo,
-              subprocess.Popen.__init__, io.BufferedReader.read, io.TextIOWrapper.read)
+    before = (
+        builtins.open,
+        io.open,
+        os.lstat,
+        os.stat,
+        time.sleep,
+        socket.getaddrinfo,
+        subprocess.Popen.__init__,
+        io.BufferedReader.read,
+        io.TextIOWrapper.read,
+    )
     gate = Gate(project[0])
     gate.activate()
     assert os.lstat is not before[2] and io.BufferedReader.read is not before[7]
     gate.deactivate()
-    after = (builtins.open, io.open, os.lstat, os.stat, time.sleep, socket.getaddrinfo,
-             subprocess.Popen.__init__, io.BufferedReader.read, io.TextIOWrapper.read)
+    after = (
+        builtins.open,
+        io.open,
+        os.lstat,
+        os.stat,
+        time.sleep,
+        socket.getaddrinfo,
+        subprocess.Popen.__init__,
+        io.BufferedReader.read,
+        io.TextIOWrapper.read,
+    )
     assert after == before
 
 

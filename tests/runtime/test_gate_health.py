@@ -155,7 +155,10 @@ def test_a_swallowed_blocking_error_still_fails_the_test(service: pytest.Pyteste
     result = service.runpytest("--loopwarden")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["loopwarden: blocking call on the event loop: os.lstat [[]FS_META[]]", "  at           app/store.py:26 in stat_swallowed"]
+        [
+            "loopwarden: blocking call on the event loop: os.lstat [[]FS_META[]]",
+            "  at           app/store.py:26 in stat_swallowed",
+        ]
     )
 
 
@@ -182,7 +185,7 @@ def test_a_stall_is_reported_as_a_warning(service: pytest.Pytester) -> None:
 
 
 def test_a_stall_fails_the_test_with_stall_fail(service: pytest.Pytester) -> None:
-    add_ini(service, "loopwarden_stall_ms = 50\nloopwarden_stall = \"fail\"")
+    add_ini(service, 'loopwarden_stall_ms = 50\nloopwarden_stall = "fail"')
     service.makepyfile(
         test_notes="""
         from app import store

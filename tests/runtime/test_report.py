@@ -27,7 +27,17 @@ REPORT_SCHEMA = {
             "type": "array",
             "items": {
                 "type": "object",
-                "required": ["key", "test", "phase", "symbol", "category", "operation", "location", "entry_point", "thread"],
+                "required": [
+                    "key",
+                    "test",
+                    "phase",
+                    "symbol",
+                    "category",
+                    "operation",
+                    "location",
+                    "entry_point",
+                    "thread",
+                ],
                 "properties": {
                     "key": {"type": "string", "pattern": "^[^:]+::[^:]+::[A-Za-z_][\\w.]*$"},
                     "phase": {"enum": ["setup", "call", "teardown"]},

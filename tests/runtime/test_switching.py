@@ -67,7 +67,10 @@ def test_ini_paths_gate_only_matching_tests(service: pytest.Pytester) -> None:
     result = service.runpytest()
     result.assert_outcomes(passed=2, failed=2)
     result.stdout.fnmatch_lines(
-        ["FAILED tests/blocking_io/test_gated.py::test_blocks - *", "FAILED tests/blocking_io/test_gated.py::test_marked_blocks - *"]
+        [
+            "FAILED tests/blocking_io/test_gated.py::test_blocks - *",
+            "FAILED tests/blocking_io/test_gated.py::test_marked_blocks - *",
+        ]
     )
 
 

@@ -1,5 +1,4 @@
 import pytest_asyncio
-
 from gated_service.notes import NoteStore
 
 

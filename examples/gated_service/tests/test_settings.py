@@ -1,7 +1,6 @@
 import json
 
 import pytest
-
 from gated_service import settings
 
 

@@ -162,7 +162,9 @@ class Gate:
         if include_blockbuster_defaults:
             functions.update(BlockBuster(scanned, excluded_modules=excluded).functions)
         for rule in DEFAULT_RULES:
-            functions.setdefault(rule.target, _function_for(resolve(rule.target, "loopwarden"), rule, scanned, excluded))
+            functions.setdefault(
+                rule.target, _function_for(resolve(rule.target, "loopwarden"), rule, scanned, excluded)
+            )
         for target in extra:
             functions.setdefault(target.dotted, _function_for(target, RuleSpec(target.dotted), scanned, excluded))
         self.quiet_files: set[int] = set()  # ids of files whose writes cannot block (pytest's log file)
@@ -269,9 +271,7 @@ def _allow_quiet_writes(function: BlockBusterFunction, quiet_files: set[int]) ->
 def _function_for(
     target: Target, rule: RuleSpec, scanned: list[types.ModuleType], excluded: list[types.ModuleType]
 ) -> BlockBusterFunction:
-    function = BlockBusterFunction(
-        target.owner, target.attribute, scanned_modules=scanned, excluded_modules=excluded
-    )
+    function = BlockBusterFunction(target.owner, target.attribute, scanned_modules=scanned, excluded_modules=excluded)
     for frame in rule.allowed:
         function.can_block_in(frame.filename, set(frame.functions))
     return function

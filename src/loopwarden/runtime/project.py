@@ -62,7 +62,7 @@ def detect_project(
     if not roots:
         raise ConfigError(
             f"no project modules found under {rootdir} (packages at the top level or in src/, the "
-            "[project] name): set loopwarden_modules = [\"yourpackage\"] in the pytest ini options"
+            '[project] name): set loopwarden_modules = ["yourpackage"] in the pytest ini options'
         )
     return Project(str(rootdir), _without_nested(roots), test_roots)
 
@@ -159,4 +159,3 @@ def _without_nested(roots: list[str]) -> tuple[str, ...]:
 def project_name_from(pyproject: dict) -> str | None:
     name = pyproject.get("project", {}).get("name")
     return name if isinstance(name, str) else None
-

@@ -86,7 +86,9 @@ class Hit:
             f"  fix          {fix_hint(self.category)}",
         ]
         if more:
-            lines.append(f"  (+{more} more blocking call{'s' if more > 1 else ''} in this test: see the loopwarden summary)")
+            lines.append(
+                f"  (+{more} more blocking call{'s' if more > 1 else ''} in this test: see the loopwarden summary)"
+            )
         return "\n".join(lines)
 
 

@@ -178,7 +178,9 @@ class GateSession:
         setattr(report, _REPORT_ATTRIBUTE, data)
         return report
 
-    def _surface(self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport) -> tuple[list[Hit], list[Stall]]:
+    def _surface(
+        self, item: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+    ) -> tuple[list[Hit], list[Stall]]:
         """Turn the hits and stalls so far into this phase's outcome; returns those surfaced."""
         assert self._gate is not None and self._watchdog is not None
         self._pending_hits += self._gate.take_hits()
