@@ -149,7 +149,6 @@ class Gate:
         extra: Iterable[Target] = (),
         allowed: Iterable[AllowedFrame] = (),
         catalog: Catalog | None = None,
-        include_blockbuster_defaults: bool = True,
     ) -> None:
         self.project = project
         self.catalog = catalog or default_catalog()
@@ -158,9 +157,7 @@ class Gate:
         self.phase = "call"
         self.active = False
         scanned, excluded = _project_modules(project), _excluded_modules(project)
-        functions: dict[str, BlockBusterFunction] = {}
-        if include_blockbuster_defaults:
-            functions.update(BlockBuster(scanned, excluded_modules=excluded).functions)
+        functions = dict(BlockBuster(scanned, excluded_modules=excluded).functions)
         for rule in DEFAULT_RULES:
             functions.setdefault(
                 rule.target, _function_for(resolve(rule.target, "loopwarden"), rule, scanned, excluded)
@@ -171,6 +168,7 @@ class Gate:
         for name in _WRITE_FUNCTIONS:
             if name in functions:
                 _allow_quiet_writes(functions[name], self.quiet_files)
+        allowed = tuple(allowed)
         self.patches = [self._patch_for(name, fn, allowed) for name, fn in _unique_targets(functions)]
 
     def _patch_for(self, name: str, function: BlockBusterFunction, allowed: Iterable[AllowedFrame]) -> _Patch:
