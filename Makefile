@@ -24,6 +24,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/scan_bench.py
 
+bench-runtime: $(STAMP)
+	$(PY) benchmarks/runtime_bench.py
+
 docs: $(STAMP)
 	$(PY) -m loopwarden.catalog.docgen docs/rules.md
 
