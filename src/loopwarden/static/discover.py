@@ -195,14 +195,7 @@ def _is_package_dir(directory: str) -> bool:
 def _source_file(path: str, root: str, cwd: str) -> SourceFile:
     directory, name = os.path.split(path)
     stem = name[:-3] if name.endswith(".py") else os.path.splitext(name)[0]
-    parts: list[str] = []
-    current = directory
-    while _is_package_dir(current):
-        parts.insert(0, os.path.basename(current))
-        parent = os.path.dirname(current)
-        if parent == current:
-            break
-        current = parent
+    parts = _enclosing_package_parts(directory)
     is_init = stem == "__init__"
     package_parts = parts if is_init else [*parts, stem]
     module_parts = _primary_parts(path, root, package_parts or [stem])
@@ -222,10 +215,11 @@ def _relative_parts(path: str, root: str) -> list[str]:
     return rel
 
 
-def _root_package_parts(root: str) -> list[str]:
-    """``scan app`` where ``app/__init__.py`` exists: modules below are ``app.*``."""
+def _enclosing_package_parts(directory: str) -> list[str]:
+    """The dotted package a directory is, walking up while ``__init__.py`` files exist:
+    ``scan app`` where ``app/__init__.py`` exists makes the modules below ``app.*``."""
     parts: list[str] = []
-    current = root
+    current = directory
     while _is_package_dir(current):
         parts.insert(0, os.path.basename(current))
         parent = os.path.dirname(current)
@@ -239,7 +233,7 @@ def _primary_parts(path: str, root: str, package_parts: list[str]) -> list[str]:
     """The module's name: its package-based name, extended with the directories above it up
     to the scan root when those have no ``__init__.py`` (namespace packages, app folders).
     Without this, ``app/utils/files.py`` and ``app/routers/files.py`` would both be ``files``."""
-    rel = _root_package_parts(root) + _relative_parts(path, root)
+    rel = _enclosing_package_parts(root) + _relative_parts(path, root)
     n = len(package_parts)
     if len(rel) > n and rel[-n:] == package_parts and all(p.isidentifier() for p in rel):
         return rel

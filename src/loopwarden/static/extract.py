@@ -346,23 +346,17 @@ class _Context:
         method = getattr(self, f"stmt_{type(stmt).__name__}", None)
         if method is not None:
             method(stmt)
-            return
-        for child in ast.iter_child_nodes(stmt):  # Raise, Assert, Delete, Match, ...
-            if isinstance(child, ast.expr):
-                self.eval(child)
-            elif isinstance(child, ast.stmt):
-                self.visit_stmt(child)
-            else:
-                self._visit_other(child)
+        else:  # Raise, Assert, Delete, Match, Try, While, ...
+            self._visit_children(stmt)
 
-    def _visit_other(self, node: ast.AST) -> None:
+    def _visit_children(self, node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
                 self.eval(child)
             elif isinstance(child, ast.stmt):
                 self.visit_stmt(child)
             else:
-                self._visit_other(child)
+                self._visit_children(child)
 
     def stmt_Expr(self, stmt: ast.Expr) -> None:
         self.eval(stmt.value)
