@@ -32,6 +32,14 @@ _BUILTIN_NAMES = frozenset(dir(builtins))
 _CONSUMERS = frozenset(
     f"builtins.{n}" for n in ("list", "tuple", "sorted", "set", "frozenset", "next", "any", "all", "sum", "min", "max", "dict", "len")
 )
+# Builtins that call a lambda argument right away (sorted(key=...), map, filter, ...).
+_INLINE_CALLERS = _CONSUMERS | frozenset(f"builtins.{n}" for n in ("map", "filter", "enumerate", "zip", "reversed", "iter")) | {
+    "functools.reduce",
+    "itertools.groupby",
+    "itertools.takewhile",
+    "itertools.dropwhile",
+    "itertools.filterfalse",
+}
 _PROPERTY_DECORATORS = frozenset({"builtins.property", "functools.cached_property", "cached_property"})
 _ABSTRACT_DECORATORS = frozenset({"abc.abstractmethod", "abstractmethod"})
 _SEQUENCE_GENERICS = frozenset(
@@ -489,7 +497,7 @@ class _Context:
                 fn.returns.append(ann)
         self.ex.summary.functions[fn.qualname] = fn
         scope = _Scope(parent=None if self.fn.is_module_body else self.scope)
-        self._bind_parameters(node, scope, class_qualname, decorator_names)
+        self._bind_parameters(node, scope, class_qualname, decorator_names, fn.qualname)
         self.ex._prebind(node.body, scope, fn.qualname, module_level=False)
         inner = _Context(self.ex, fn, scope, class_qualname)
         inner.visit_block(node.body)
@@ -507,11 +515,15 @@ class _Context:
         scope: _Scope,
         class_qualname: str | None,
         decorator_names: tuple[str, ...],
+        qualname: str,
     ) -> None:
         args = node.args
         positional = [*args.posonlyargs, *args.args]
+        bound = class_qualname is not None and "staticmethod" not in decorator_names
         for i, arg in enumerate([*positional, *args.kwonlyargs]):
             ref = self.annotation(arg.annotation) if arg.annotation is not None else None
+            if ref is None and arg in positional:
+                ref = ("param", qualname, i - 1 if bound else i)
             if i == 0 and class_qualname is not None and arg in positional:
                 if "staticmethod" in decorator_names:
                     pass
@@ -668,7 +680,7 @@ class _Context:
         if offload_arg is not None and len(node.args) > offload_arg:
             callable_ref = self._offload_call(node, canonical or written_name(node.func), offload_arg)
             return ("offres", callable_ref) if callable_ref is not None else None
-        arg_refs = [self.eval(a) for a in node.args]
+        arg_refs = [self._argument(a, callee, i, canonical) for i, a in enumerate(node.args)]
         for keyword in node.keywords:
             self.eval(keyword.value)
             if keyword.arg in _STARTUP_KEYWORDS:
@@ -687,6 +699,18 @@ class _Context:
         if canonical in _CONSUMERS and node.args and not isinstance(node.args[0], ast.Starred):
             self.record(CONSUME, arg_refs[0], node.args[0])
         return ("call", callee) if callee is not None else None
+
+    def _argument(self, node: ast.expr, callee: Ref, index: int, canonical: str | None) -> Ref:
+        """A lambda handed to a call that is not a builtin iterator helper becomes a function
+        of its own, assumed to run here, unless the callee turns out to be an offload wrapper
+        of the project (``await run_blocking(lambda: ...)``)."""
+        if not isinstance(node, ast.Lambda) or canonical in _INLINE_CALLERS or callee is None:
+            return self.eval(node)
+        ref = self.define_lambda("<lambda>", node)
+        self.fn.calls.append(
+            CallSite(CALL, ref, node.lineno, node.col_offset, node.end_lineno or node.lineno, offloaded=self.offloaded, via=(callee, index))
+        )
+        return ref
 
     def _startup_callables(self, node: ast.expr) -> None:
         items = node.elts if isinstance(node, (ast.List, ast.Tuple)) else [node]

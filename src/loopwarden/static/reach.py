@@ -79,6 +79,7 @@ class CallGraph:
         self.sinks: dict[str, list[SinkHit]] = {}
         self.errors: list[tuple[str, str]] = []  # (function, reason): analysis bugs, reported as skipped
         self._offload_entry = {q for q, fn in index.functions.items() if self._decorated_with_offload(fn)}
+        self._project_wrappers = self._find_project_wrappers()
         for qualname, fn in index.functions.items():
             try:
                 self.edges[qualname], self.sinks[qualname] = self._analyze(fn)
@@ -103,6 +104,8 @@ class CallGraph:
                 target = self._property_target(site.ref)
                 if target is not None:
                     edges.append(Edge(target, site.line))
+                continue
+            if site.via and self._handed_to_wrapper(site.via):
                 continue
             value = self.index.resolve(site.ref)
             edges.extend(self._edges_to(value, site))
@@ -283,6 +286,22 @@ class CallGraph:
         if kind in ("attr", "elem"):
             return self._origin_sink(ref[1], depth + 1, module_body)
         return None
+
+    def _find_project_wrappers(self) -> dict[str, set[int]]:
+        """Project functions that hand a parameter to an offload (``def run_blocking(fn, *a):
+        return await asyncio.to_thread(fn, *a)``): function -> indexes of such parameters."""
+        wrappers: dict[str, set[int]] = {}
+        for module in self.index.modules.values():
+            for site in module.offloads:
+                ref = site.callable_ref
+                if ref is not None and ref[0] == "param" and ref[1] == site.function:
+                    wrappers.setdefault(site.function, set()).add(ref[2])
+        return wrappers
+
+    def _handed_to_wrapper(self, via: tuple) -> bool:
+        callee, index = via
+        value = self.index.resolve(callee)
+        return value is not None and value[0] == "func" and index in self._project_wrappers.get(value[1], ())
 
     def _decorated_with_offload(self, fn: FunctionSummary) -> bool:
         for ref in fn.decorators:

@@ -14,6 +14,7 @@ any process:
     ("offres", ref)                   what ``await asyncio.to_thread(ref, ...)`` returns
     ("super", "pkg.mod.Class")        ``super()`` inside a method of Class
     ("unknown",)                      a receiver nothing is known about
+    ("param", "pkg.mod.func", i)      the i-th unannotated parameter of func (self excluded)
 
 ``None`` is the unknown ref. The whole-program phase (``index.py``) resolves refs.
 """
@@ -46,6 +47,7 @@ class CallSite(NamedTuple):
     awaited: bool = False
     offloaded: bool = False  # inside the callable of an offload (a lambda body)
     args: tuple = ()  # refs of the first positional arguments (to spot file objects)
+    via: tuple = ()  # (callee ref, argument index): a lambda handed to callee, assumed run here
 
 
 @dataclass(frozen=True)
