@@ -271,6 +271,7 @@ class _Context:
         self.scope = scope
         self.class_qualname = class_qualname  # enclosing class, for self.x = ... attributes
         self.offloaded = False
+        self.globals: set[str] = set()  # names declared `global` in this function
 
     # -- names ---------------------------------------------------------------------------
     def lookup(self, name: str) -> Ref:
@@ -286,7 +287,7 @@ class _Context:
 
     def bind(self, target: ast.expr, ref: Ref, value: ast.expr | None = None) -> None:
         if isinstance(target, ast.Name):
-            if self.fn.is_module_body:
+            if self.fn.is_module_body or target.id in self.globals:
                 key = f"{self.ex.module}.{target.id}"
                 # `except ImportError: yaml = None` must not erase what the import bound;
                 # assignments in several branches make a union.
@@ -433,13 +434,16 @@ class _Context:
 
     stmt_ImportFrom = stmt_Import
 
-    def stmt_Global(self, stmt: ast.stmt) -> None:
+    def stmt_Global(self, stmt: ast.Global) -> None:
+        # `global _store; _store = Store()` in a getter: the module variable gets that type.
+        self.globals.update(stmt.names)
+
+    def stmt_Pass(self, stmt: ast.stmt) -> None:
         return
 
-    stmt_Nonlocal = stmt_Global
-    stmt_Pass = stmt_Global
-    stmt_Break = stmt_Global
-    stmt_Continue = stmt_Global
+    stmt_Nonlocal = stmt_Pass
+    stmt_Break = stmt_Pass
+    stmt_Continue = stmt_Pass
 
     def stmt_FunctionDef(self, stmt: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         self.define_function(stmt, class_qualname=None)
