@@ -239,12 +239,12 @@ class Gate:
                 location = self._location(frame)
                 called = _dotted_name(inner) if inner is not None else None
             if code.co_flags & _COROUTINE_FLAGS and self.project.is_local(code.co_filename):
-                entry_point = f"{self.project.relpath(code.co_filename)}::{_qualname(code)}"
+                entry_point = f"{self.project.relpath(code.co_filename)}::{_qualname(frame)}"
             inner, frame = frame, frame.f_back
         return location, called, entry_point
 
     def _location(self, frame: types.FrameType) -> Location:
-        return Location(self.project.relpath(frame.f_code.co_filename), frame.f_lineno, _qualname(frame.f_code))
+        return Location(self.project.relpath(frame.f_code.co_filename), frame.f_lineno, _qualname(frame))
 
     def take_hits(self) -> list[Hit]:
         hits, self.hits = self.hits, []
@@ -288,10 +288,28 @@ def _unique_targets(functions: dict[str, BlockBusterFunction]) -> list[tuple[str
     return unique
 
 
-def _qualname(code: types.CodeType) -> str:
-    return getattr(code, "co_qualname", code.co_name)
+def _qualname(frame: types.FrameType) -> str:
+    code = frame.f_code
+    qualname = getattr(code, "co_qualname", None)  # Python 3.11+
+    return qualname if qualname is not None else _method_qualname(frame) or code.co_name
+
+
+def _method_qualname(frame: types.FrameType) -> str | None:
+    """Python 3.10: ``Class.method`` from the class that defines this code object, found
+    along the MRO of the frame's ``self`` or ``cls``."""
+    code = frame.f_code
+    if not code.co_argcount:
+        return None
+    first = frame.f_locals.get(code.co_varnames[0])
+    klass = first if isinstance(first, type) else type(first)
+    for owner in getattr(klass, "__mro__", ()):
+        member = owner.__dict__.get(code.co_name)
+        member = getattr(member, "__func__", getattr(member, "fget", member))
+        if getattr(member, "__code__", None) is code:
+            return f"{owner.__qualname__}.{code.co_name}"
+    return None
 
 
 def _dotted_name(frame: types.FrameType) -> str | None:
     module = frame.f_globals.get("__name__")
-    return f"{module}.{_qualname(frame.f_code)}" if isinstance(module, str) else None
+    return f"{module}.{_qualname(frame)}" if isinstance(module, str) else None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,13 @@ DEFAULT_RULES: tuple[RuleSpec, ...] = (
     RuleSpec(
         "subprocess.Popen.__init__",
         (_allow("asyncio/base_subprocess.py", "__init__"), _allow("asyncio/unix_events.py", "_start")),
+    ),
+    # Python 3.10's pathlib calls os functions through references its accessor took at import
+    # time, which patching the os module does not reach: intercept the Path methods instead.
+    *(
+        RuleSpec(f"pathlib.Path.{name}", (_IMPORT_MACHINERY,))
+        for name in ("stat", "iterdir", "mkdir", "unlink", "rmdir", "rename", "replace", "touch")
+        if sys.version_info < (3, 11)
     ),
 )
 
