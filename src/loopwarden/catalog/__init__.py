@@ -268,8 +268,11 @@ def _builtin_table() -> dict[str, Any]:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
-    text = resources.files("loopwarden.catalog").joinpath("blocking.toml").read_text("utf-8")
-    return tomllib.loads(text)
+    resource = resources.files("loopwarden.catalog").joinpath("blocking.toml")
+    try:
+        return tomllib.loads(resource.read_text("utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError covers TOMLDecodeError
+        raise CatalogError(f"{resource}: cannot load the built-in catalogue: {exc}") from None
 
 
 @lru_cache(maxsize=1)

@@ -162,6 +162,8 @@ class ModuleExtractor:
         base = self.import_target(node)
         for alias in node.names:
             if alias.name == "*":
+                if qual_prefix is not None and base not in self.summary.star_imports:
+                    self.summary.star_imports.append(base)
                 continue
             target = f"{base}.{alias.name}" if base else alias.name
             self._bind(scope, alias.asname or alias.name, ("name", target), qual_prefix)
@@ -908,6 +910,8 @@ def _is_instantiation(ref: Ref) -> bool:
         return False
     if ref[0] == "union":
         return all(_is_instantiation(r) for r in ref[1])
+    if ref[0] == "name":  # `r = Google` in one branch, `r = Shell` in another
+        return True
     return ref[0] == "call" and ref[1] is not None and ref[1][0] == "name"
 
 

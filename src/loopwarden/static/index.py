@@ -41,6 +41,7 @@ class ProgramIndex:
             self._add(summary)
         self._module_names = self._unambiguous_module_names(modules)
         self._memo: dict[Ref, Value] = {}
+        self._star_guard: set[tuple[str, str]] = set()
         self._depth = 0
         self.methods_by_name: dict[str, list[str]] = {}
         for cls in self.classes.values():
@@ -171,7 +172,7 @@ class ProgramIndex:
             member = f"{value[1]}.{attr}"
             if member in self.functions or member in self.classes or member in self.variables or member in self._module_names:
                 return self.resolve_name(member)
-            return None
+            return self._star_member(value[1], attr)
         if kind == "class":
             return self.class_member(value[1], attr, instance=False)
         if kind == "inst":
@@ -186,6 +187,29 @@ class ProgramIndex:
             return ("ext", self.catalog.canonical(f"{value[1]}.{attr}"))
         if kind == "extinst":
             return ("ext", self.catalog.canonical(f"{value[1]}.{attr}"))
+        return None
+
+    def _star_member(self, module: str, attr: str) -> Value:
+        """``from pkg.actions import *``: a name the module does not define may come from there."""
+        summary = self.modules.get(module)
+        if summary is None or not summary.star_imports or (module, attr) in self._star_guard:
+            return None
+        self._star_guard.add((module, attr))  # star imports may form cycles
+        try:
+            return self._from_star_sources(summary.star_imports, attr)
+        finally:
+            self._star_guard.discard((module, attr))
+
+    def _from_star_sources(self, sources: list[str], attr: str) -> Value:
+        for source in sources:
+            if source in self._module_names:
+                found = self.attribute(("module", self._module_names[source].module), attr)
+                if found is not None:
+                    return found
+            else:
+                symbol = self.catalog.canonical(f"{source}.{attr}")
+                if self.catalog.sink(symbol) is not None or symbol in self.catalog.returns:
+                    return ("ext", symbol)
         return None
 
     def class_member(self, qualname: str, attr: str, instance: bool, skip_first: bool = False) -> Value:

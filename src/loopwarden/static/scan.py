@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import os
+import sys
 import tokenize
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -79,7 +80,8 @@ def analyze_file(source_file: SourceFile, options: ExtractOptions, max_size: int
             warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes etc.
             tree = ast.parse(text, filename=source_file.display)
     except SyntaxError as exc:
-        return Skipped(source_file.display, f"syntax error at line {exc.lineno}: {exc.msg}")
+        version = f"{sys.version_info.major}.{sys.version_info.minor}"
+        return Skipped(source_file.display, f"syntax error at line {exc.lineno}: {exc.msg} (parsed as Python {version})")
     except (RecursionError, MemoryError, ValueError) as exc:
         return Skipped(source_file.display, f"cannot parse: {type(exc).__name__}")
     summary = ModuleSummary(

@@ -108,6 +108,7 @@ class ModuleSummary:
     suppressions: dict[int, Optional[frozenset]] = field(default_factory=dict)  # None: all
     offloads: list[OffloadSite] = field(default_factory=list)
     startup_refs: list[Ref] = field(default_factory=list)  # lifespan=..., on_startup=[...]
+    star_imports: list[str] = field(default_factory=list)  # modules of `from m import *`
 
     @property
     def body_qualname(self) -> str:
