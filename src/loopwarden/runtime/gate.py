@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import types
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -98,16 +99,36 @@ class _Patch:
         # Raising out of Lock.acquire breaks the caller's lock protocol (a half-held
         # Condition, a worker thread waiting forever): lock waits are recorded, not raised.
         self.raises = not name_is_lock_wait(intercepted)
+        self._raw: Any = None  # the class attribute as stored, when it is a static/class method
+        self._installed: Any = None  # what install() put there
 
     def install(self) -> None:
+        owner, name = self.function.module, self.function.func_name
+        # What is there now, not what was there when the gate was built: a test's monkeypatch
+        # of time.sleep must be wrapped now and restored afterwards, never leaked or lost.
+        self.function.original_func = getattr(owner, name, None)
+        self._raw = inspect.getattr_static(owner, name, None) if isinstance(owner, type) else None
         self.function.activate()
         if not self.function.activated:
             return
-        checker = getattr(self.function.module, self.function.func_name)
-        _set_attribute(self.function.module, self.function.func_name, self._recording(checker))
+        recording: Any = self._recording(getattr(owner, name))
+        if isinstance(self._raw, (staticmethod, classmethod)):
+            recording = staticmethod(recording)  # the checker already holds the bound original
+        _set_attribute(owner, name, recording)
+        self._installed = recording
 
     def uninstall(self) -> None:
-        self.function.deactivate()  # restores the original function, not the checker
+        owner, name = self.function.module, self.function.func_name
+        current = inspect.getattr_static(owner, name, None) if isinstance(owner, type) else getattr(owner, name, None)
+        if self._installed is not None and current is not self._installed:
+            # Replaced during the test (a fixture's teardown put the real function back):
+            # what is there now is right, restoring our stale original would be wrong.
+            self.function.activated = False
+        else:
+            self.function.deactivate()  # restores the original function, not the checker
+            if isinstance(self._raw, (staticmethod, classmethod)):
+                _set_attribute(owner, name, self._raw)
+        self._installed = None
 
     def _recording(self, checker: Callable[..., Any]) -> Callable[..., Any]:
         gate, patch, original = self.gate, self, self.function.original_func
@@ -152,7 +173,7 @@ class Gate:
     ) -> None:
         self.project = project
         self.catalog = catalog or default_catalog()
-        self.hits: list[Hit] = []
+        self.hits: deque[Hit] = deque()  # appended from any loop thread; deque ops are atomic
         self.test = "<no test>"
         self.phase = "call"
         self.active = False
@@ -247,7 +268,9 @@ class Gate:
         return Location(self.project.relpath(frame.f_code.co_filename), frame.f_lineno, _qualname(frame))
 
     def take_hits(self) -> list[Hit]:
-        hits, self.hits = self.hits, []
+        hits = []
+        while self.hits:
+            hits.append(self.hits.popleft())
         return hits
 
 

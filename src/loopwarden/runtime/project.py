@@ -123,8 +123,8 @@ def _test_locations(rootdir: Path, test_files: Iterable[Path]) -> Iterable[str]:
     its own, because the rootdir as a prefix would also cover a virtualenv inside it."""
     directories = set()
     for path in {Path(p) for p in test_files}:
-        if path.parent == rootdir:
-            yield str(path)
+        if path.parent == rootdir or _is_source_package(path.parent):
+            yield str(path)  # only the file: its folder holds project code too
         else:
             yield _as_dir(str(path.parent))
         directories.update(_dirs_up_to(path.parent, rootdir))
@@ -132,6 +132,14 @@ def _test_locations(rootdir: Path, test_files: Iterable[Path]) -> Iterable[str]:
         conftest = directory / "conftest.py"
         if conftest.is_file():
             yield str(conftest)
+
+
+_TEST_DIR_NAMES = frozenset({"tests", "test", "testing"})
+
+
+def _is_source_package(directory: Path) -> bool:
+    """``app/test_store.py`` beside ``app/store.py``: the folder is the project's package."""
+    return (directory / "__init__.py").is_file() and directory.name not in _TEST_DIR_NAMES
 
 
 def _dirs_up_to(directory: Path, rootdir: Path) -> Iterable[Path]:

@@ -107,6 +107,17 @@ class GateSession:
             self.load_rules()
             self.test_files.update(item.path for item in items)
             self._project = self._build_project()
+            self._build_gate_now()
+
+    def _build_gate_now(self) -> None:
+        """Build the gate before the first test, so that a broken catalogue or rule is a
+        usage error, not an internal error in the middle of a test."""
+        from loopwarden.catalog import CatalogError
+
+        try:
+            self._ensure_gate()
+        except (CatalogError, ConfigError) as error:
+            raise pytest.UsageError(f"loopwarden: {error}") from None
 
     # -- hooks: around each test -------------------------------------------------------------
     @pytest.hookimpl(wrapper=True)
@@ -191,11 +202,12 @@ class GateSession:
         hits, failing_stalls = self._pending_hits, self._pending_stalls
         if not hits and not failing_stalls:
             return [], warned
-        deferred = (report.passed and call.when == "setup") or (report.skipped and call.when == "call")
-        if deferred:
-            return [], warned  # a later phase of the same test fails with them
+        if report.passed and call.when == "setup":
+            return [], warned  # the call phase of the same test fails with them
         failure = _failure(hits, failing_stalls)
-        if report.passed:
+        if report.skipped and hasattr(report, "wasxfail"):
+            report.sections.append(("loopwarden", str(failure)))  # a known failure stays xfail
+        elif report.passed or (report.skipped and call.when == "call"):
             report.outcome = "failed"
             report.longrepr = failure
         elif report.failed and _caused_by_blocking(call.excinfo):

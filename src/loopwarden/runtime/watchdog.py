@@ -52,18 +52,26 @@ class Watchdog:
         self._wake = threading.Event()  # a loop started: stop idling now, not in 250 ms
         self._thread: threading.Thread | None = None
         self._original_run_forever: Callable[..., None] | None = None
+        self._gating = False  # stalls count only while a gated test runs
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
         """Hook ``run_forever`` and start the thread (once; it idles between gated tests)."""
         if self._original_run_forever is None:
             self._hook_run_forever()
+        self._gating = True
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name="loopwarden-watchdog", daemon=True)
             self._thread.start()
 
     def pause(self) -> None:
-        """Unhook ``run_forever`` after a gated test; loops still running stay watched."""
+        """Unhook ``run_forever`` after a gated test. Loops still running (a server thread
+        started by a fixture) stay watched, but what they do between gated tests is charged
+        to no test: pending probes are dropped."""
+        with self._lock:
+            self._gating = False
+            for watched in self._watched.values():
+                _forget_probe(watched)
         if self._original_run_forever is not None:
             asyncio.BaseEventLoop.run_forever = self._original_run_forever  # type: ignore[method-assign]
             self._original_run_forever = None
@@ -110,7 +118,9 @@ class Watchdog:
             watched = self._watched.pop(id(loop), None)
             if watched is not None and watched.probe_sent is not None:
                 # The loop stopped before the probe ran: the last callback held it until now.
-                self._measured(watched, now - watched.probe_sent, frame=None)
+                if self._gating:
+                    self._measured(watched, now - watched.probe_sent, frame=None)
+                _forget_probe(watched)  # a probe left in the loop's queue must not count later
 
     # -- the watchdog thread ---------------------------------------------------------------------
     def _run(self) -> None:
@@ -120,6 +130,8 @@ class Watchdog:
             self._wake.clear()
             now = time.perf_counter()
             with self._lock:
+                if not self._gating:
+                    continue
                 for watched in list(self._watched.values()):
                     self._check(watched, now)
 
@@ -139,8 +151,9 @@ class Watchdog:
         """Runs on the loop thread once the callback that held the loop has returned."""
         now = time.perf_counter()
         with self._lock:
-            if watched.probe_id != probe_id or watched.probe_sent is None:
-                return
+            current = self._watched.get(id(watched.loop))
+            if current is not watched or watched.probe_id != probe_id or watched.probe_sent is None:
+                return  # a probe from an earlier run of this loop, or from between tests
             self._measured(watched, now - watched.probe_sent, frame=None)
             watched.probe_sent = None
             watched.stall_index = None
@@ -177,3 +190,9 @@ class Watchdog:
                 in_tests = entry
             frame = frame.f_back
         return in_project or in_tests, tuple(reversed(entries))
+
+
+def _forget_probe(watched: _Watched) -> None:
+    watched.probe_sent = None
+    watched.probe_id += 1
+    watched.stall_index = None
