@@ -144,16 +144,5 @@ PROBES: tuple[Probe, ...] = (
 LOOPWARDEN_DEFAULTS = tuple(probe.name for probe in PROBES if probe.loopwarden_rule)
 
 
-def caught_on_loop(call: Callable[[], Any], run_on_loop: Callable[[Callable[[], Any]], Any]) -> bool:
-    """Run ``call`` on an event loop via ``run_on_loop``; True when a BlockingError came out."""
-    from blockbuster import BlockingError
-
-    try:
-        run_on_loop(call)
-    except BlockingError:
-        return True
-    return False
-
-
 def probe_by_name(name: str) -> Probe:
     return next(probe for probe in PROBES if probe.name == name)

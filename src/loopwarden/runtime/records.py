@@ -117,7 +117,12 @@ class Stall:
         return cls(location=Location(**location) if location else None, **fields)
 
     def message(self) -> str:
-        where = self.location or "no frame in the project code (stack below)"
+        if self.location is not None:
+            where = str(self.location)
+        elif self.stack:
+            where = "no frame in the project code (stack below)"
+        else:
+            where = "unknown: the loop stopped before the watchdog could look at it"
         lines = [
             f"loopwarden: the event loop was held for {self.lag_ms:.0f} ms "
             f"(loopwarden_stall_ms = {self.threshold_ms:.0f})",
