@@ -266,7 +266,7 @@ def render(rows: list[Measurement], lw: Measurement, lwn: Measurement, info: dic
         out += ["| " + " | ".join(r) + " |" for r in body]
     else:
         widths = [max(len(str(r[i])) for r in [header, *body]) for i in range(len(header))]
-        line = lambda r: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths)))  # noqa: E731
+        line = lambda r: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))  # noqa: E731
         out.append(line(header))
         out.append("  ".join("-" * w for w in widths))
         out += [line(r) for r in body]

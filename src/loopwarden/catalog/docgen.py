@@ -13,8 +13,8 @@ import argparse
 import difflib
 import sys
 from collections import defaultdict
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from loopwarden.catalog import Catalog, Sink, _builtin_table, default_catalog
 from loopwarden.catalog.categories import CATEGORIES, CHEAP, FREE, HEAVY, Category

@@ -15,8 +15,9 @@ import sys
 import threading
 import types
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from blockbuster import BlockBuster, BlockBusterFunction, BlockingError
 

@@ -14,9 +14,10 @@ import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 Prepared = tuple[Callable[[], Any], Callable[[], None]]  # (the call, its clean-up)
 
@@ -44,10 +45,9 @@ def _bare_open(workdir: Path) -> Prepared:
 
 
 def _io_open(workdir: Path) -> Prepared:
-    import io
 
     path = _file(workdir)
-    return (lambda: io.open(path, "rb").close()), _nothing
+    return (lambda: open(path, "rb").close()), _nothing
 
 
 def _os_open(workdir: Path) -> Prepared:

@@ -7,9 +7,10 @@ Registered as a plugin object by ``loopwarden.runtime.plugin`` unless ``--no-loo
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 

@@ -16,8 +16,8 @@ import sys
 import threading
 import time
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Callable
 
 from loopwarden.runtime.project import Project
 from loopwarden.runtime.records import Location, Stall

@@ -10,8 +10,8 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
 
 from loopwarden.static.summary import (
     ATTR,
@@ -101,7 +101,7 @@ def written_name(node: ast.AST) -> str:
 class _Scope:
     """Local names of one function (or the module body), chained to the enclosing scope."""
 
-    def __init__(self, parent: "_Scope | None" = None) -> None:
+    def __init__(self, parent: _Scope | None = None) -> None:
         self.names: dict[str, Ref] = {}
         self.parent = parent
 

@@ -15,12 +15,12 @@ or ``None`` when nothing is known.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Optional, Tuple
+from collections.abc import Iterable, Iterator
 
 from loopwarden.catalog import Catalog
 from loopwarden.static.summary import ClassSummary, FunctionSummary, ModuleSummary, Ref
 
-Value = Optional[Tuple]
+Value = tuple | None
 _IN_PROGRESS = ("in-progress",)
 _MAX_DEPTH = 60
 _PROTOCOL_BASES = ("typing.Protocol", "typing_extensions.Protocol", "abc.ABC")

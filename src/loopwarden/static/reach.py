@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from loopwarden.catalog import Hook, Sink
 from loopwarden.static.index import ProgramIndex, Value
-from loopwarden.static.summary import ATTR, CALL, CONSUME, ENTER, OFFLOAD, CallSite, FunctionSummary, Ref
+from loopwarden.static.summary import ATTR, CALL, CONSUME, OFFLOAD, CallSite, FunctionSummary, Ref
 
 DIRECT_ASYNC = "DIRECT_ASYNC"
 ASYNC_REACHABLE = "ASYNC_REACHABLE"
@@ -26,12 +26,7 @@ EXPOSURES = (DIRECT_ASYNC, ASYNC_REACHABLE, SYNC_HOOK, STARTUP)
 
 # Method names too common to guess the receiver's class from (dict.get, file.close, ...).
 _COMMON_METHODS = frozenset(
-    """get set put post patch delete head close run start stop send recv read write open load loads dump dumps
-    update append extend add pop remove discard clear keys values items copy join split format encode decode
-    execute call invoke result wait acquire release connect submit cancel done info debug warning error
-    exception critical log emit flush reset save commit rollback fetch find sort insert index count replace
-    strip lower upper parse render process handle apply validate setdefault next send_message
-    """.split()
+    ["get", "set", "put", "post", "patch", "delete", "head", "close", "run", "start", "stop", "send", "recv", "read", "write", "open", "load", "loads", "dump", "dumps", "update", "append", "extend", "add", "pop", "remove", "discard", "clear", "keys", "values", "items", "copy", "join", "split", "format", "encode", "decode", "execute", "call", "invoke", "result", "wait", "acquire", "release", "connect", "submit", "cancel", "done", "info", "debug", "warning", "error", "exception", "critical", "log", "emit", "flush", "reset", "save", "commit", "rollback", "fetch", "find", "sort", "insert", "index", "count", "replace", "strip", "lower", "upper", "parse", "render", "process", "handle", "apply", "validate", "setdefault", "next", "send_message"]
 )
 
 
@@ -385,7 +380,7 @@ class CallGraph:
         return found
 
     def _has_decorator(self, fn: FunctionSummary, pattern: str) -> bool:
-        for ref, written in zip(fn.decorators, fn.decorator_names):
+        for ref, written in zip(fn.decorators, fn.decorator_names, strict=True):
             names = {written}
             value = self.index.resolve(ref[1] if ref is not None and ref[0] == "call" else ref)
             if value is not None and value[0] == "ext":

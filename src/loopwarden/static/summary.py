@@ -22,9 +22,9 @@ any process:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple, Optional, Tuple, Union
+from typing import NamedTuple
 
-Ref = Optional[Tuple]
+Ref = tuple | None
 
 # Kinds of call sites.
 CALL = "call"  # a call evaluated on the caller's thread
@@ -105,7 +105,7 @@ class ModuleSummary:
     functions: dict[str, FunctionSummary] = field(default_factory=dict)
     classes: dict[str, ClassSummary] = field(default_factory=dict)
     variables: dict[str, Ref] = field(default_factory=dict)  # module-level names -> value
-    suppressions: dict[int, Optional[frozenset]] = field(default_factory=dict)  # None: all
+    suppressions: dict[int, frozenset | None] = field(default_factory=dict)  # None: all
     offloads: list[OffloadSite] = field(default_factory=list)
     startup_refs: list[Ref] = field(default_factory=list)  # lifespan=..., on_startup=[...]
     star_imports: list[str] = field(default_factory=list)  # modules of `from m import *`
@@ -121,4 +121,4 @@ class Skipped:
     reason: str
 
 
-Result = Union[ModuleSummary, Skipped]
+Result = ModuleSummary | Skipped
