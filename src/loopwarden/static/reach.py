@@ -315,7 +315,8 @@ class CallGraph:
         lifespan = self._lifespan_functions()
         for qualname, fn in self.index.functions.items():
             if fn.is_module_body:
-                startup.append(Root(qualname, STARTUP))
+                if not qualname.endswith("__main__.<module>"):  # `python -m pkg` runs a script
+                    startup.append(Root(qualname, STARTUP))
             elif qualname in lifespan:
                 startup.append(Root(qualname, STARTUP, hook="lifespan"))
             elif fn.is_async:
