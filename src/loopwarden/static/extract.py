@@ -40,6 +40,8 @@ _INLINE_CALLERS = _CONSUMERS | frozenset(f"builtins.{n}" for n in ("map", "filte
     "itertools.dropwhile",
     "itertools.filterfalse",
 }
+_ADDERS = {"append": 0, "add": 0, "appendleft": 0, "insert": 1}  # method -> index of the item
+_EMPTY_CONTAINERS = frozenset({"builtins.list", "builtins.set", "collections.deque"})
 _PROPERTY_DECORATORS = frozenset({"builtins.property", "functools.cached_property", "cached_property"})
 _ABSTRACT_DECORATORS = frozenset({"abc.abstractmethod", "abstractmethod"})
 _SEQUENCE_GENERICS = frozenset(
@@ -700,11 +702,29 @@ class _Context:
         ):
             self._startup_callables(node.args[1])
         self.record(CALL, callee, node, awaited=awaited, args=tuple(arg_refs[:2]))
+        self._note_container_item(node, arg_refs)
         if isinstance(node.func, ast.Attribute) and node.func.attr in self.ex.options.callback_methods:
             self._loop_callback(node, self.ex.options.callback_methods[node.func.attr])
         if canonical in _CONSUMERS and node.args and not isinstance(node.args[0], ast.Starred):
             self.record(CONSUME, arg_refs[0], node.args[0])
         return ("call", callee) if callee is not None else None
+
+    def _note_container_item(self, node: ast.Call, arg_refs: list[Ref]) -> None:
+        """``futs = set(); futs.add(run_coroutine_threadsafe(...))``: the set holds futures."""
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and func.attr in _ADDERS and isinstance(func.value, ast.Name)):
+            return
+        index = _ADDERS[func.attr]
+        name = func.value.id
+        if self.fn.is_module_body or len(arg_refs) <= index or arg_refs[index] is None or name not in self.scope.names:
+            return
+        previous = self.scope.names[name]
+        item = arg_refs[index]
+        if previous is not None and previous[0] == "seq":
+            item = _union(previous[1], item) if previous[1] != item else item
+        elif previous is not None and not (previous[0] == "call" and dotted(self.ex.expand(previous[1])) in _EMPTY_CONTAINERS):
+            return
+        self.scope.names[name] = ("seq", item)
 
     def _argument(self, node: ast.expr, callee: Ref, index: int, canonical: str | None) -> Ref:
         """A lambda handed to a call that is not a builtin iterator helper becomes a function
@@ -849,7 +869,9 @@ class _Context:
     def expr_List(self, node: ast.List) -> Ref:
         refs = [self.eval(e) for e in node.elts]
         first = next((r for r in refs if r is not None), None)
-        return ("seq", first) if first is not None else None
+        if first is not None:
+            return ("seq", first)
+        return ("call", ("name", "builtins.list")) if not node.elts else None  # `[]`: items come later
 
     expr_Tuple = expr_List
     expr_Set = expr_List

@@ -189,6 +189,8 @@ class CallGraph:
                 if hit is not None:
                     return SinkHit(hit.sink, site, inferred=True)
             return None
+        if value is not None and value[0] == "extinst" and site.kind == CALL:
+            value = ("ext", f"{value[1]}.__call__")  # calling an instance: llm(prompt)
         if value is not None and value[0] == "ext":
             sink = self.catalog.sink(value[1])
             if sink is None or sink.lazy:

@@ -16,6 +16,7 @@ from loopwarden.static.discover import SourceFile, discover
 from loopwarden.static.extract import ExtractOptions, extract_module, parse_suppressions
 from loopwarden.static.findings import PRIORITY_RANK, Finding, build_findings
 from loopwarden.static.index import ProgramIndex
+from loopwarden.static.newsyntax import downlevel
 from loopwarden.static.reach import CallGraph
 from loopwarden.static.summary import ModuleSummary, Result, Skipped
 
@@ -76,9 +77,7 @@ def analyze_file(source_file: SourceFile, options: ExtractOptions, max_size: int
     except ValueError as exc:
         return Skipped(source_file.display, str(exc))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes etc.
-            tree = ast.parse(text, filename=source_file.display)
+        tree = _parse(text, source_file.display)
     except SyntaxError as exc:
         version = f"{sys.version_info.major}.{sys.version_info.minor}"
         return Skipped(source_file.display, f"syntax error at line {exc.lineno}: {exc.msg} (parsed as Python {version})")
@@ -96,6 +95,18 @@ def analyze_file(source_file: SourceFile, options: ExtractOptions, max_size: int
         return extract_module(tree, summary, options, source_file.package)
     except RecursionError:
         return Skipped(source_file.display, "too deeply nested to analyse")
+
+
+def _parse(text: str, filename: str) -> ast.Module:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarning for invalid escapes etc.
+        try:
+            return ast.parse(text, filename=filename)
+        except SyntaxError:
+            rewritten = downlevel(text) if sys.version_info < (3, 12) else None
+            if rewritten is None:
+                raise
+            return ast.parse(rewritten, filename=filename)
 
 
 def _analyze_chunk(args: tuple[list[SourceFile], ExtractOptions, int]) -> list[Result]:
