@@ -99,6 +99,7 @@ def _scan(args: argparse.Namespace) -> int:
     from loopwarden.catalog import CatalogError, load_catalog
     from loopwarden.config import ConfigError, find_pyproject, load_config
     from loopwarden.report import render
+    from loopwarden.static.discover import PatternError
     from loopwarden.static.findings import PRIORITY_RANK
     from loopwarden.static.scan import scan
 
@@ -112,15 +113,20 @@ def _scan(args: argparse.Namespace) -> int:
     except (ConfigError, CatalogError) as exc:
         raise _UsageError(str(exc)) from None
     fail_on = args.fail_on or config.fail_on
-    result = scan(
-        paths,
-        catalog,
-        excludes=[*config.exclude, *args.exclude],
-        respect_gitignore=config.respect_gitignore and not args.no_gitignore,
-        max_file_size=config.max_file_size,
-        jobs=args.jobs or os.cpu_count() or 1,
-        min_priority=args.min_priority or config.min_priority,
-    )
+    anchored = (config.exclude, str(config.source.parent)) if config.source is not None else None
+    try:
+        result = scan(
+            paths,
+            catalog,
+            excludes=args.exclude if config.source is not None else [*config.exclude, *args.exclude],
+            respect_gitignore=config.respect_gitignore and not args.no_gitignore,
+            max_file_size=config.max_file_size,
+            jobs=args.jobs or os.cpu_count() or 1,
+            min_priority=args.min_priority or config.min_priority,
+            anchored_excludes=anchored,
+        )
+    except PatternError as exc:
+        raise _UsageError(str(exc)) from None
     for skipped in result.skipped:
         print(f"loopwarden: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
     color = args.color == "always" or (args.color == "auto" and args.output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))

@@ -34,7 +34,7 @@ def test_each_bad_file_is_skipped_with_reason_and_good_files_still_scanned(tmp_p
     assert reasons["syntax.py"].startswith("syntax error at line 1")
     assert reasons["nul.py"] == "contains NUL bytes (not a text file)"
     assert reasons["latin.py"].startswith("cannot decode as utf-8")
-    assert reasons["big.py"].startswith("file is 0.0 MiB, over the max-file-size")
+    assert reasons["big.py"] == "file is 12000 bytes, over the max-file-size of 4096 bytes"
     assert reasons["loop_a.py"] == "symlink loop (too many levels of symbolic links)"
     assert reasons["loop_b.py"] == "symlink loop (too many levels of symbolic links)"
     assert [f.key for f in result.findings] == ["good.py::handler::time.sleep"]
@@ -94,3 +94,55 @@ def test_parallel_scan_gives_the_same_findings(tmp_path):
     assert len(serial.findings) == 60
     assert serial.findings == parallel.findings
     assert all(f.exposure == "ASYNC_REACHABLE" and len(f.chain) == 2 for f in serial.findings)
+
+
+def test_fifo_and_other_non_regular_files_are_skipped_without_hanging(tmp_path):
+    os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "good.py").write_text(BLOCKING)
+    result = _scan(tmp_path)
+    assert _reasons(result) == {"pipe.py": "not a regular file"}
+    explicit = scan(["pipe.py"], default_catalog(), cwd=str(tmp_path))
+    assert _reasons(explicit) == {"pipe.py": "not a regular file"}
+
+
+def test_entries_that_are_not_python_files_are_not_reported(tmp_path):
+    os.symlink("loop.txt", tmp_path / "loop.txt")  # a symlink loop, but not a .py file
+    (tmp_path / "good.py").write_text(BLOCKING)
+    result = _scan(tmp_path)
+    assert result.skipped == [] and len(result.findings) == 1
+
+
+def test_same_module_name_in_two_scanned_directories_hides_neither(tmp_path):
+    (tmp_path / "svc1").mkdir()
+    (tmp_path / "svc2").mkdir()
+    (tmp_path / "svc1" / "app.py").write_text("async def handler():\n    pass\n")
+    (tmp_path / "svc2" / "app.py").write_text(BLOCKING)
+    result = scan(["svc1", "svc2"], default_catalog(), cwd=str(tmp_path))
+    assert [f.key for f in result.findings] == ["svc2/app.py::handler::time.sleep"]
+
+
+def test_a_bad_gitignore_line_is_skipped_like_git_does(tmp_path):
+    (tmp_path / ".gitignore").write_text("**/a\\\nignored/\n")
+    (tmp_path / "ignored").mkdir()
+    (tmp_path / "ignored" / "x.py").write_text(BLOCKING)
+    (tmp_path / "good.py").write_text(BLOCKING)
+    assert [f.path for f in _scan(tmp_path).findings] == ["good.py"]
+
+
+def test_a_bad_exclude_pattern_is_a_usage_error(tmp_path, capsys, monkeypatch):
+    (tmp_path / "good.py").write_text(BLOCKING)
+    monkeypatch.chdir(tmp_path)
+    assert main(["scan", ".", "--exclude", "!"]) == 2
+    assert "invalid exclude pattern '!'" in capsys.readouterr().err
+
+
+def test_config_excludes_are_relative_to_the_pyproject(tmp_path, capsys, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text("[tool.loopwarden]\nexclude = ['src/legacy/']\n")
+    (tmp_path / "src" / "legacy").mkdir(parents=True)
+    (tmp_path / "src" / "legacy" / "a.py").write_text(BLOCKING)
+    (tmp_path / "src" / "b.py").write_text(BLOCKING)
+    monkeypatch.chdir(tmp_path)
+    for target in (".", "src"):
+        main(["scan", target, "--format", "json"])
+        found = [f["location"]["path"] for f in json.loads(capsys.readouterr().out)["findings"]]
+        assert found == ["src/b.py"], target

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,12 +50,41 @@ def is_test_path(display: str) -> bool:
     )
 
 
-class _Ignore:
-    """Gitignore files met on the way down, plus the user's excludes."""
+class PatternError(ValueError):
+    """An exclude pattern that cannot be compiled."""
 
-    def __init__(self, root: str, excludes: list[str], respect_gitignore: bool) -> None:
-        self.root = root
-        self.excludes = pathspec.GitIgnoreSpec.from_lines(excludes) if excludes else None
+
+def compile_patterns(lines: list[str], strict: bool) -> pathspec.PathSpec | None:
+    """Gitignore-style patterns. A bad line in a .gitignore is skipped, as git does; a bad
+    --exclude or config pattern (``strict``) is an error naming the pattern."""
+    if not lines:
+        return None
+    try:
+        return pathspec.GitIgnoreSpec.from_lines(lines)
+    except Exception:  # pathspec's error types vary across versions
+        good = []
+        for line in lines:
+            try:
+                pathspec.GitIgnoreSpec.from_lines([line])
+                good.append(line)
+            except Exception:
+                if strict:
+                    raise PatternError(f"invalid exclude pattern {line.rstrip()!r}") from None
+        return pathspec.GitIgnoreSpec.from_lines(good) if good else None
+
+
+class _Ignore:
+    """Gitignore files met on the way down, plus the user's excludes: the command line's
+    relative to each scanned directory, the configuration's relative to its pyproject.toml."""
+
+    def __init__(
+        self, root: str, excludes: list[str], respect_gitignore: bool, anchored: tuple[list[str], str] | None = None
+    ) -> None:
+        self.rules: list[tuple[pathspec.PathSpec, str]] = []
+        for patterns, base in ((excludes, root), anchored or ([], root)):
+            spec = compile_patterns(patterns, strict=True)
+            if spec is not None:
+                self.rules.append((spec, base))
         self.respect_gitignore = respect_gitignore
         self.specs: dict[str, pathspec.PathSpec | None] = {}
 
@@ -64,7 +94,7 @@ class _Ignore:
             if self.respect_gitignore:
                 try:
                     with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as fh:
-                        spec = pathspec.GitIgnoreSpec.from_lines(fh)
+                        spec = compile_patterns(fh.read().splitlines(), strict=False)
                 except OSError:
                     spec = None
             self.specs[directory] = spec
@@ -72,9 +102,9 @@ class _Ignore:
 
     def ignored(self, path: str, is_dir: bool, gitignore_dirs: list[str]) -> bool:
         suffix = "/" if is_dir else ""
-        if self.excludes is not None:
-            rel = Path(os.path.relpath(path, self.root)).as_posix()
-            if self.excludes.match_file(rel + suffix):
+        for spec, base in self.rules:
+            rel = os.path.relpath(path, base)
+            if not rel.startswith("..") and spec.match_file(Path(rel).as_posix() + suffix):
                 return True
         for directory in gitignore_dirs:
             spec = self._spec_for(directory)
@@ -110,30 +140,67 @@ def _ancestor_dirs(directory: str) -> list[str]:
 
 
 def discover(
-    paths: list[str], excludes: list[str], respect_gitignore: bool, cwd: str | None = None
+    paths: list[str],
+    excludes: list[str],
+    respect_gitignore: bool,
+    cwd: str | None = None,
+    anchored_excludes: tuple[list[str], str] | None = None,
 ) -> tuple[list[SourceFile], list[Skipped]]:
+    """The Python files under ``paths``, and the inputs that could not be read.
+
+    ``excludes`` are relative to each directory given; ``anchored_excludes`` is
+    (patterns, base directory), for the configuration file's patterns."""
     cwd = cwd or os.getcwd()
-    files: dict[str, SourceFile] = {}
+    found: dict[str, str] = {}  # file -> the scanned directory it was found under
     skipped: list[Skipped] = []
     for raw in paths or ["."]:
         path = os.path.abspath(os.path.join(cwd, raw))
         try:
-            st = os.stat(path)
+            mode = os.stat(path).st_mode
         except OSError as exc:
             skipped.append(Skipped(display_path(path, cwd), _os_reason(exc)))
             continue
-        if not os.path.isdir(path):
-            files.setdefault(path, _source_file(path, os.path.dirname(path), cwd))
-            continue
-        del st
-        ignore = _Ignore(path, excludes, respect_gitignore)
-        gitignore_dirs = _ancestor_dirs(path)
-        if ignore.ignored(path, True, gitignore_dirs[:-1]):
-            gitignore_dirs = [path]  # asked for explicitly: only its own .gitignore files apply
-        for found in _walk(path, ignore, gitignore_dirs, skipped, cwd):
-            files.setdefault(found, _source_file(found, path, cwd))
-    ordered = sorted(files.values(), key=lambda f: f.display)
-    return ordered, skipped
+        if stat.S_ISDIR(mode):
+            ignore = _Ignore(path, excludes, respect_gitignore, anchored_excludes)
+            gitignore_dirs = _ancestor_dirs(path)
+            if ignore.ignored(path, True, gitignore_dirs[:-1]):
+                gitignore_dirs = [path]  # asked for explicitly: only its own .gitignore files apply
+            for file in _walk(path, ignore, gitignore_dirs, skipped, cwd):
+                found.setdefault(file, path)
+        elif stat.S_ISREG(mode):
+            found.setdefault(path, os.path.dirname(path))
+        else:
+            skipped.append(Skipped(display_path(path, cwd), "not a regular file"))
+    files = [_source_file(file, root, cwd) for file, root in found.items()]
+    return _unique_module_names(sorted(files, key=lambda f: f.display), cwd), skipped
+
+
+def _unique_module_names(files: list[SourceFile], cwd: str) -> list[SourceFile]:
+    """Two files named ``app`` (``scan svc1 svc2``): name each by its path instead, so that
+    neither hides the other; the short name stays as an (ambiguous, so unused) alias."""
+    counts: dict[str, int] = {}
+    for file in files:
+        counts[file.module] = counts.get(file.module, 0) + 1
+    unique = []
+    for file in files:
+        if counts[file.module] > 1:
+            unique.append(_renamed(file, cwd))
+        else:
+            unique.append(file)
+    return unique
+
+
+def _renamed(file: SourceFile, cwd: str) -> SourceFile:
+    parts = list(Path(display_path(file.path, cwd)).with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts = parts[:-1]
+    words = [p if p.isidentifier() else "_" + "".join(c if c.isalnum() else "_" for c in p) for p in parts if p not in ("/", "..")]
+    module = ".".join(words) or file.module
+    is_init = file.path.endswith("__init__.py")
+    package = module if is_init else module.rpartition(".")[0]
+    # Relative imports keep working from the original package name.
+    package = file.package if file.package else package
+    return SourceFile(file.path, file.display, module, (file.module, *file.aliases), package, file.is_test)
 
 
 def _walk(root: str, ignore: _Ignore, gitignore_dirs: list[str], skipped: list[Skipped], cwd: str):
@@ -145,30 +212,29 @@ def _walk(root: str, ignore: _Ignore, gitignore_dirs: list[str], skipped: list[S
     for entry in entries:
         try:
             is_dir = entry.is_dir(follow_symlinks=False)
-            is_file = entry.is_file(follow_symlinks=True) if not is_dir else False
         except OSError as exc:
             skipped.append(Skipped(display_path(entry.path, cwd), _os_reason(exc)))
             continue
         if is_dir:
             if entry.name in ALWAYS_SKIPPED_DIRS or entry.name.endswith(".egg-info"):
                 continue
-            if ignore.ignored(entry.path, True, gitignore_dirs):
-                continue
-            yield from _walk(entry.path, ignore, [*gitignore_dirs, entry.path], skipped, cwd)
-        elif entry.name.endswith(".py"):
-            if entry.is_symlink() and not is_file:
-                skipped.append(Skipped(display_path(entry.path, cwd), _link_reason(entry.path)))
-                continue
-            if not ignore.ignored(entry.path, False, gitignore_dirs):
+            if not ignore.ignored(entry.path, True, gitignore_dirs):
+                yield from _walk(entry.path, ignore, [*gitignore_dirs, entry.path], skipped, cwd)
+        elif entry.name.endswith(".py") and not ignore.ignored(entry.path, False, gitignore_dirs):
+            reason = _not_a_source_file(entry)
+            if reason is None:
                 yield entry.path
+            else:
+                skipped.append(Skipped(display_path(entry.path, cwd), reason))
 
 
-def _link_reason(path: str) -> str:
+def _not_a_source_file(entry: os.DirEntry) -> str | None:
+    """Why a ``*.py`` entry cannot be read as source (a FIFO would hang the scan)."""
     try:
-        os.stat(path)
+        mode = os.stat(entry.path).st_mode
     except OSError as exc:
         return _os_reason(exc)
-    return "not a regular file"
+    return None if stat.S_ISREG(mode) else "not a regular file"
 
 
 def _os_reason(exc: OSError) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import io
 import os
+import stat
 import sys
 import tokenize
 import warnings
@@ -46,9 +47,11 @@ def extract_options(catalog: Catalog) -> ExtractOptions:
 def read_source(path: str, max_size: int) -> str:
     """The file's text; raises ValueError with a one-line reason when it cannot be scanned."""
     try:
-        size = os.stat(path).st_size
-        if size > max_size:
-            raise ValueError(f"file is {size / 1_048_576:.1f} MiB, over the max-file-size of {max_size / 1_048_576:.1f} MiB")
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > max_size:
+            raise ValueError(f"file is {_size(info.st_size)}, over the max-file-size of {_size(max_size)}")
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
@@ -70,6 +73,10 @@ def read_source(path: str, max_size: int) -> str:
         raise ValueError(f"cannot decode as {exc.encoding}: invalid byte 0x{data[exc.start]:02x} at line {line}") from None
 
 
+def _size(size: int) -> str:
+    return f"{size / 1_048_576:.1f} MiB" if size >= 1_048_576 else f"{size} bytes"
+
+
 def analyze_file(source_file: SourceFile, options: ExtractOptions, max_size: int) -> Result:
     """One file -> its summary, or the reason it was skipped. Never raises."""
     try:
@@ -81,8 +88,10 @@ def analyze_file(source_file: SourceFile, options: ExtractOptions, max_size: int
     except SyntaxError as exc:
         version = f"{sys.version_info.major}.{sys.version_info.minor}"
         return Skipped(source_file.display, f"syntax error at line {exc.lineno}: {exc.msg} (parsed as Python {version})")
-    except (RecursionError, MemoryError, ValueError) as exc:
-        return Skipped(source_file.display, f"cannot parse: {type(exc).__name__}")
+    except RecursionError:
+        return Skipped(source_file.display, "too deeply nested to parse")
+    except (MemoryError, ValueError) as exc:
+        return Skipped(source_file.display, f"cannot parse: {type(exc).__name__}: {exc}")
     summary = ModuleSummary(
         path=source_file.display,
         module=source_file.module,
@@ -136,8 +145,9 @@ def scan(
     jobs: int = 1,
     min_priority: str = "LOW",
     cwd: str | None = None,
+    anchored_excludes: tuple[list[str], str] | None = None,
 ) -> ScanResult:
-    files, skipped = discover(list(paths), list(excludes), respect_gitignore, cwd=cwd)
+    files, skipped = discover(list(paths), list(excludes), respect_gitignore, cwd=cwd, anchored_excludes=anchored_excludes)
     results = summarize(files, extract_options(catalog), max_file_size, jobs)
     modules = [r for r in results if isinstance(r, ModuleSummary)]
     skipped += [r for r in results if isinstance(r, Skipped)]
