@@ -107,7 +107,7 @@ def _scan(args: argparse.Namespace) -> int:
     try:
         pyproject = Path(args.config) if args.config else find_pyproject(Path(paths[0]) if os.path.exists(paths[0]) else Path.cwd())
         if args.config and not pyproject.is_file():
-            raise ConfigError(f"{args.config}: no such file")
+            raise ConfigError(f"{args.config}: {'is a directory' if pyproject.is_dir() else 'no such file'}")
         config = load_config(pyproject)
         catalog = load_catalog(config.catalog, str(pyproject) if pyproject else "pyproject.toml")
     except (ConfigError, CatalogError) as exc:
@@ -140,20 +140,37 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    """Replace a regular file in one step (readers never see half a report), through
+    symlinks, keeping its permissions; write straight into devices and pipes."""
+    import stat
     import tempfile
 
-    directory = path.parent if str(path.parent) else Path(".")
+    target = Path(os.path.realpath(path))
+    if target.is_dir():
+        raise _UsageError(f"{path}: is a directory")
+    if target.exists() and not target.is_file():  # /dev/null, a FIFO: not ours to replace
+        with open(target, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        return
+    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666 & ~_umask()
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     except OSError as exc:
         raise _UsageError(f"{path}: cannot write: {exc.strerror}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.replace(tmp, path)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 if __name__ == "__main__":

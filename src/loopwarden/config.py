@@ -66,7 +66,8 @@ def load_config(pyproject: Path | None) -> Config:
         data = _toml_loads(text)
     except ValueError as exc:  # tomllib.TOMLDecodeError
         raise ConfigError(f"{pyproject}: invalid TOML: {exc}") from None
-    table = data.get("tool", {}).get("loopwarden", {})
+    tool = data.get("tool", {})
+    table = tool.get("loopwarden", {}) if isinstance(tool, dict) else None
     if not isinstance(table, dict):
         raise ConfigError(f"{pyproject}: [tool.loopwarden] must be a table")
     return _from_table(table, pyproject)
@@ -74,10 +75,16 @@ def load_config(pyproject: Path | None) -> Config:
 
 def _from_table(table: dict[str, Any], source: Path) -> Config:
     config = Config(source=source)
+    seen: dict[str, str] = {}
     for raw_key, value in table.items():
         key = raw_key.replace("_", "-")
         if key not in _KEYS:
             raise ConfigError(f"{source}: unknown key tool.loopwarden.{raw_key}; known: {', '.join(sorted(_KEYS))}")
+        if key in seen:
+            raise ConfigError(f"{source}: tool.loopwarden.{raw_key} and tool.loopwarden.{seen[key]} are the same setting")
+        seen[key] = raw_key
+        if key == "runtime" and not isinstance(value, dict):
+            raise ConfigError(f"{source}: [tool.loopwarden.runtime] must be a table")
         attr = _KEYS[key]
         if attr is not None:
             setattr(config, attr, _check(attr, value, source, raw_key))

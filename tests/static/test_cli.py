@@ -110,6 +110,26 @@ def test_no_path_means_current_directory(tmp_path, capsys, monkeypatch):
     assert [f["key"] for f in json.loads(out)["findings"]] == ["svc.py::handler::time.sleep"]
 
 
+def test_output_through_a_symlink_keeps_the_link_and_the_file_mode(tmp_path, capsys, monkeypatch):
+    write(tmp_path, {"svc.py": BLOCKING})
+    (tmp_path / "real.json").write_text("old")
+    (tmp_path / "real.json").chmod(0o644)
+    (tmp_path / "link.json").symlink_to("real.json")
+    monkeypatch.chdir(tmp_path)
+    assert run(["scan", "svc.py", "--format", "json", "-o", "link.json"], capsys)[0] == 1
+    assert (tmp_path / "link.json").is_symlink()
+    assert json.loads((tmp_path / "real.json").read_text())["summary"]["findings"] == 1
+    assert (tmp_path / "real.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_output_onto_a_directory_is_a_usage_error(tmp_path, capsys, monkeypatch):
+    write(tmp_path, {"svc.py": BLOCKING})
+    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(["scan", "svc.py", "-o", "out"], capsys)
+    assert code == 2 and err == "loopwarden: error: out: is a directory\n"
+
+
 def test_output_file_is_written_and_stdout_stays_empty(tmp_path, capsys, monkeypatch):
     write(tmp_path, {"svc.py": BLOCKING})
     monkeypatch.chdir(tmp_path)
@@ -127,6 +147,13 @@ def test_output_file_is_written_and_stdout_stays_empty(tmp_path, capsys, monkeyp
         ("[tool.loopwarden]\nfail-on = 'SOMETIMES'", "tool.loopwarden.fail-on must be one of HIGH, MEDIUM, LOW"),
         ("[[tool.loopwarden.catalog.group]]\ncategory = 'DISK'\nsymbols = ['x.y']", "unknown category 'DISK'"),
         ("[[tool.loopwarden.catalog.offload]]\ncallable_arg = 0", "give exactly one of 'name'"),
+        ("tool = 1", "[tool.loopwarden] must be a table"),
+        ("[tool.loopwarden.catalog]\ntypes = 1", "types: expected a table"),
+        ("[[tool.loopwarden.catalog.group]]\ncategory = ['SLEEP']\nsymbols = ['a.b']", "unknown category ['SLEEP']"),
+        ("[[tool.loopwarden.catalog.hook]]\nbase = 1\nmethods = ['x']", "'base' must be a string"),
+        ("[[tool.loopwarden.catalog.offload]]\nname = 'a.b'\ncallable_arg = true", "'callable_arg' must be a non-negative integer"),
+        ("[tool.loopwarden]\nmax-file-size = 1\nmax_file_size = 2", "are the same setting"),
+        ("[tool.loopwarden]\nruntime = 5", "[tool.loopwarden.runtime] must be a table"),
     ],
 )
 def test_broken_config_is_one_clear_line_and_exit_2(tmp_path, capsys, monkeypatch, pyproject, message):

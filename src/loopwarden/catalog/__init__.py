@@ -117,6 +117,8 @@ class Catalog:
         if unknown:
             raise CatalogError(f"{origin}: unknown catalogue key(s) {sorted(unknown)}; expected {sorted(known)}")
         types = table.get("types", {})
+        if not isinstance(types, dict):
+            raise CatalogError(f"{origin}: types: expected a table")
         self.aliases.update(_str_map(types.get("aliases", {}), f"{origin}: types.aliases"))
         self.returns.update(_str_map(types.get("returns", {}), f"{origin}: types.returns"))
         self.classes.update(_str_list(types.get("classes", []), f"{origin}: types.classes"))
@@ -159,6 +161,12 @@ def _check_keys(table: dict[str, Any], allowed: set[str], where: str) -> None:
         raise CatalogError(f"{where}: unknown key(s) {unknown}; expected some of {sorted(allowed)}")
 
 
+def _check_types(table: dict[str, Any], expected: dict[str, type], where: str) -> None:
+    for key, kind in expected.items():
+        if key in table and not isinstance(table[key], kind):
+            raise CatalogError(f"{where}: '{key}' must be a {'boolean' if kind is bool else 'string'}")
+
+
 _GROUP_KEYS = {"category", "cost", "prefix", "symbols", "lazy", "duck"}
 _ENTRY_KEYS = {"name", "cost", "lazy", "duck", "yields", "operation", "file_arg", "path_arg"}
 _PATTERN_KEYS = {"match", "category", "cost", "exclude"}
@@ -167,19 +175,20 @@ _HOOK_KEYS = {"framework", "base", "methods", "decorator"}
 
 
 def _check_category(category: Any, where: str) -> str:
-    if category not in CATEGORIES:
+    if not isinstance(category, str) or category not in CATEGORIES:
         raise CatalogError(f"{where}: unknown category {category!r}; known: {', '.join(CATEGORIES)}")
     return category
 
 
 def _check_cost(cost: Any, where: str) -> str:
-    if cost not in COSTS:
+    if not isinstance(cost, str) or cost not in COSTS:
         raise CatalogError(f"{where}: unknown cost {cost!r}; expected one of {', '.join(COSTS)}")
     return cost
 
 
 def _group_sinks(group: dict[str, Any], where: str) -> Iterable[Sink]:
     _check_keys(group, _GROUP_KEYS, where)
+    _check_types(group, {"prefix": str, "lazy": bool, "duck": bool}, where)
     category = _check_category(group.get("category"), where)
     cost = _check_cost(group.get("cost", CATEGORIES[category].cost), where)
     prefix = group.get("prefix")
@@ -192,6 +201,7 @@ def _group_sinks(group: dict[str, Any], where: str) -> Iterable[Sink]:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             raise CatalogError(f"{where}: each symbol is a name or a table with a 'name'")
         _check_keys(entry, _ENTRY_KEYS, f"{where} symbol {entry['name']!r}")
+        _check_types(entry, {"operation": str, "lazy": bool, "duck": bool}, f"{where} symbol {entry['name']!r}")
         if entry.get("yields") is not None and not isinstance(entry["yields"], str):
             raise CatalogError(f"{where} symbol {entry['name']!r}: 'yields' must be a dotted type name")
         name = f"{prefix}.{entry['name']}" if prefix else entry["name"]
@@ -241,13 +251,14 @@ def _parse_offload(offload: dict[str, Any], where: str) -> Offload:
     if (name is None) == (method is None) or not isinstance(name or method, str):
         raise CatalogError(f"{where}: give exactly one of 'name' (dotted symbol) or 'method'")
     index = offload.get("callable_arg", 0)
-    if not isinstance(index, int) or index < 0:
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
         raise CatalogError(f"{where}: 'callable_arg' must be a non-negative integer")
     return Offload(name, method, index)
 
 
 def _parse_hook(hook: dict[str, Any], where: str) -> Hook:
     _check_keys(hook, _HOOK_KEYS, where)
+    _check_types(hook, {"framework": str, "base": str, "decorator": str}, where)
     base, decorator = hook.get("base"), hook.get("decorator")
     if (base is None) == (decorator is None):
         raise CatalogError(f"{where}: give exactly one of 'base' (with 'methods') or 'decorator'")
