@@ -69,7 +69,7 @@ def test_text_report_shows_chain_code_fix_and_summary(capsys, monkeypatch):
     assert "chain: web.announce → notify.announce → notify.mail_host_ip → socket.gethostbyname" in out
     assert "5 | return socket.gethostbyname(host)" in out
     assert "fix: offload the call at examples/notes_service/notes/web.py:41: await asyncio.to_thread(announce, ...)" in out
-    assert out.rstrip().endswith("8 finding(s) (6 high, 2 medium, 0 low) in 5 file(s); scanned 6 file(s), 147 lines; 0 suppressed; 0 skipped")
+    assert out.rstrip().endswith("8 finding(s) (6 high, 2 medium, 0 low) in 5 file(s); scanned 6 file(s), 141 lines; 0 suppressed; 0 skipped")
 
 
 def test_summary_format_counts(capsys, monkeypatch):
@@ -84,6 +84,9 @@ def test_sarif_format(capsys, monkeypatch):
     _, out, _ = run(["scan", "examples/notes_service", "--format", "sarif"], capsys)
     sarif = json.loads(out)
     results = sarif["runs"][0]["results"]
+    location = results[0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location == {"uri": "examples/notes_service/notes/agent.py", "uriBaseId": "SRCROOT"}
+    assert sarif["runs"][0]["invocations"][0]["executionSuccessful"] is True
     assert len(results) == 8
     assert {r["level"] for r in results} == {"error", "warning"}
     assert all(r["partialFingerprints"]["loopwardenKey/v1"].count("::") == 2 for r in results)
@@ -209,3 +212,20 @@ def test_module_entry_point_runs(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "loopwarden", "scan", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "0 finding(s)" in proc.stdout
+
+
+def test_sarif_percent_encodes_paths(tmp_path, capsys, monkeypatch):
+    write(tmp_path, {"my mod#1.py": BLOCKING})
+    monkeypatch.chdir(tmp_path)
+    _, out, _ = run(["scan", ".", "--format", "sarif"], capsys)
+    location = json.loads(out)["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+    assert location["uri"] == "my%20mod%231.py"
+
+
+def test_report_code_line_counts_lines_as_the_parser_does(tmp_path, capsys, monkeypatch):
+    write(tmp_path, {"svc.py": 'import time\nS = "a\u2028b\x0cc"\n\nasync def f():\n    time.sleep(1)\n'})
+    monkeypatch.chdir(tmp_path)
+    _, out, _ = run(["scan", ".", "--format", "json"], capsys)
+    report = json.loads(out)
+    assert report["findings"][0]["code"] == "time.sleep(1)"
+    assert report["summary"]["lines"] == 5

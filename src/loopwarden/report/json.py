@@ -41,7 +41,7 @@ def finding_dict(finding: Finding) -> dict:
 def finding_code(finding: Finding) -> str:
     from loopwarden.report.source import source_line
 
-    return source_line(finding.path, finding.line).strip()
+    return source_line(finding.path, finding.line)
 
 
 def report_dict(result) -> dict:

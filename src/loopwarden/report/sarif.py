@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from urllib.parse import quote
 
 from loopwarden import __version__
 from loopwarden.catalog.categories import CATEGORIES
 from loopwarden.report.text import chain_text
 
 _LEVEL = {"HIGH": "error", "MEDIUM": "warning", "LOW": "note"}
+
+
+def _artifact(path: str) -> dict:
+    """Report paths are relative to the current directory when under it (SRCROOT), else
+    absolute; either way percent-encoded, so `#`, spaces and non-ASCII survive."""
+    if path.startswith("/"):
+        return {"uri": Path(path).as_uri()}
+    return {"uri": quote(path), "uriBaseId": "SRCROOT"}
 
 
 def render_sarif(result) -> str:
@@ -30,7 +40,7 @@ def render_sarif(result) -> str:
             "locations": [
                 {
                     "physicalLocation": {
-                        "artifactLocation": {"uri": f.path},
+                        "artifactLocation": _artifact(f.path),
                         "region": {"startLine": f.line, "startColumn": f.column + 1},
                     }
                 }
@@ -50,7 +60,8 @@ def render_sarif(result) -> str:
             {
                 "tool": {"driver": {"name": "loopwarden", "version": __version__, "rules": rules}},
                 "results": results,
-                "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
+                "originalUriBaseIds": {"SRCROOT": {"uri": Path.cwd().as_uri() + "/"}},
+                "invocations": [{"executionSuccessful": not result.skipped, "toolExecutionNotifications": notifications}],
             }
         ],
     }

@@ -35,7 +35,7 @@ def _split(qualname: str, path: str) -> tuple[str, str, str]:
 def _finding_block(finding: Finding, color: bool) -> list[str]:
     priority = finding.priority
     label = f"{_COLORS[priority]}{priority:<6}{_RESET}" if color else f"{priority:<6}"
-    code = source_line(finding.path, finding.line).strip()
+    code = source_line(finding.path, finding.line)
     lines = [
         f"  {label} {finding.path}:{finding.line}:{finding.column}  {finding.symbol}  [{finding.exposure}]",
         f"         chain: {chain_text(finding)}",

@@ -73,6 +73,10 @@ def read_source(path: str, max_size: int) -> str:
         raise ValueError(f"cannot decode as {exc.encoding}: invalid byte 0x{data[exc.start]:02x} at line {line}") from None
 
 
+def _count_lines(text: str) -> int:
+    return text.count("\n") + (1 if text and not text.endswith("\n") else 0)
+
+
 def _size(size: int) -> str:
     return f"{size / 1_048_576:.1f} MiB" if size >= 1_048_576 else f"{size} bytes"
 
@@ -97,7 +101,7 @@ def analyze_file(source_file: SourceFile, options: ExtractOptions, max_size: int
         module=source_file.module,
         aliases=source_file.aliases,
         is_test=source_file.is_test,
-        lines=text.count("\n") + 1,
+        lines=_count_lines(text),
         suppressions=parse_suppressions(text),
     )
     try:
