@@ -229,3 +229,19 @@ def test_report_code_line_counts_lines_as_the_parser_does(tmp_path, capsys, monk
     report = json.loads(out)
     assert report["findings"][0]["code"] == "time.sleep(1)"
     assert report["summary"]["lines"] == 5
+
+
+def test_very_long_chains_are_shortened_not_quadratic(tmp_path, capsys, monkeypatch):
+    lines = ["import time", "", "def f0():", "    time.sleep(1)"]
+    for i in range(1, 300):
+        lines += ["", f"def f{i}():", f"    time.sleep(1)", f"    f{i - 1}()"]
+    lines += ["", "async def main():", "    f299()"]
+    write(tmp_path, {"deep.py": "\n".join(lines) + "\n"})
+    monkeypatch.chdir(tmp_path)
+    _, out, _ = run(["scan", ".", "--format", "json"], capsys)
+    report = json.loads(out)
+    jsonschema.validate(report, SCHEMA)
+    deepest = next(f for f in report["findings"] if f["location"]["function"] == "f0")
+    assert len(deepest["chain"]) == 64
+    assert deepest["chain"][32]["elided"] == 301 - 64
+    assert deepest["chain"][0]["function"] == "deep.main" and deepest["chain"][-1]["function"] == "deep.f0"

@@ -28,7 +28,13 @@ def finding_dict(finding: Finding) -> dict:
         },
         "event_loop_exposure": finding.exposure,
         "chain": [
-            {"function": s.function, "path": s.path, "line": s.line, **({"inferred": True} if s.inferred else {})}
+            {
+                "function": s.function,
+                "path": s.path,
+                "line": s.line,
+                **({"inferred": True} if s.inferred else {}),
+                **({"elided": s.elided} if s.elided else {}),
+            }
             for s in finding.chain
         ],
         "inferred": finding.inferred,

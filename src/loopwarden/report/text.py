@@ -16,6 +16,8 @@ def chain_text(finding: Finding) -> str:
     steps = []
     for step in finding.chain:
         module, _, local = _split(step.function, step.path)
+        if step.elided:
+            steps.append(f"… {step.elided} more …")
         steps.append(("~" if step.inferred else "") + f"{module}.{local}")
     return " → ".join([*steps, short_symbol(finding.symbol)])
 

@@ -690,7 +690,12 @@ class _Context:
             return ("offres", callable_ref) if callable_ref is not None else None
         arg_refs = [self._argument(a, callee, i, canonical) for i, a in enumerate(node.args)]
         for keyword in node.keywords:
-            self.eval(keyword.value)
+            if isinstance(keyword.value, ast.Lambda) and canonical in _INLINE_CALLERS:
+                self.eval(keyword.value.body)  # sorted(items, key=lambda p: p.stat().st_mtime)
+            elif isinstance(keyword.value, ast.Lambda):
+                self._argument(keyword.value, callee, -1, canonical)
+            else:
+                self.eval(keyword.value)
             if keyword.arg in _STARTUP_KEYWORDS:
                 self._startup_callables(keyword.value)
         if (
@@ -703,6 +708,8 @@ class _Context:
             self._startup_callables(node.args[1])
         self.record(CALL, callee, node, awaited=awaited, args=tuple(arg_refs[:2]))
         self._note_container_item(node, arg_refs)
+        if canonical == "functools.partial" and arg_refs and arg_refs[0] is not None:
+            return arg_refs[0]  # calling the partial calls the function
         if isinstance(node.func, ast.Attribute) and node.func.attr in self.ex.options.callback_methods:
             self._loop_callback(node, self.ex.options.callback_methods[node.func.attr])
         if canonical in _CONSUMERS and node.args and not isinstance(node.args[0], ast.Starred):
@@ -730,8 +737,11 @@ class _Context:
         """A lambda handed to a call that is not a builtin iterator helper becomes a function
         of its own, assumed to run here, unless the callee turns out to be an offload wrapper
         of the project (``await run_blocking(lambda: ...)``)."""
-        if not isinstance(node, ast.Lambda) or canonical in _INLINE_CALLERS or callee is None:
+        if not isinstance(node, ast.Lambda) or callee is None or canonical == "functools.partial":
             return self.eval(node)
+        if canonical in _INLINE_CALLERS:  # sorted(key=lambda ...): runs right here
+            self.eval(node.body)
+            return None
         ref = self.define_lambda("<lambda>", node)
         self.fn.calls.append(
             CallSite(CALL, ref, node.lineno, node.col_offset, node.end_lineno or node.lineno, offloaded=self.offloaded, via=(callee, index))
@@ -877,8 +887,8 @@ class _Context:
     expr_Set = expr_List
 
     def expr_Lambda(self, node: ast.Lambda) -> Ref:
-        self.eval(node.body)  # runs where it is called: attribute it to this function
-        return None
+        # Returned, stored in a container, a default value: it runs when something calls it.
+        return self.define_lambda("<lambda>", node)
 
     def _comprehension(self, generator: ast.comprehension) -> None:
         iterable = self.eval(generator.iter)

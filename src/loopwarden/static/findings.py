@@ -28,6 +28,7 @@ class ChainStep:
     path: str
     line: int  # the call that leads to the next step (the blocking call, for the last step)
     inferred: bool = False  # reached through a call on an abstract base
+    elided: int = 0  # steps left out just before this one (very long chains are shortened)
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,18 @@ def build_findings(index: ProgramIndex, graph: CallGraph) -> tuple[list[Finding]
     return findings, suppressed
 
 
+MAX_CHAIN = 64  # longer chains (generated code) keep their first and last 32 steps
+
+
+def _shortened(chain: list[ChainStep]) -> tuple[ChainStep, ...]:
+    if len(chain) <= MAX_CHAIN:
+        return tuple(chain)
+    half = MAX_CHAIN // 2
+    resumed = chain[-half]
+    marker = ChainStep(resumed.function, resumed.path, resumed.line, resumed.inferred, elided=len(chain) - MAX_CHAIN)
+    return (*chain[:half], marker, *chain[-half + 1 :])
+
+
 def _finding(index, graph, reached, qualname, module, exposure, steps, hit) -> Finding:
     chain = []
     for i, (function, line) in enumerate(steps):
@@ -148,7 +161,7 @@ def _finding(index, graph, reached, qualname, module, exposure, steps, hit) -> F
         operation=hit.sink.operation,
         exposure=exposure,
         priority=priority_of(exposure, hit, module.is_test, info.inferred, _cached(index, chain)),
-        chain=tuple(chain),
+        chain=_shortened(chain),
         reason=_reason(index, exposure, chain, hit, info),
         fix=_fix(index, exposure, chain, hit, info),
         inferred=hit.inferred or info.inferred,
