@@ -234,7 +234,7 @@ def test_report_code_line_counts_lines_as_the_parser_does(tmp_path, capsys, monk
 def test_very_long_chains_are_shortened_not_quadratic(tmp_path, capsys, monkeypatch):
     lines = ["import time", "", "def f0():", "    time.sleep(1)"]
     for i in range(1, 300):
-        lines += ["", f"def f{i}():", f"    time.sleep(1)", f"    f{i - 1}()"]
+        lines += ["", f"def f{i}():", "    time.sleep(1)", f"    f{i - 1}()"]
     lines += ["", "async def main():", "    f299()"]
     write(tmp_path, {"deep.py": "\n".join(lines) + "\n"})
     monkeypatch.chdir(tmp_path)
