@@ -149,6 +149,8 @@ def _import(module_name: str, entry: str, where: str) -> Any:
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as error:
+        if error.name and not module_name.startswith(error.name):  # the module's own import failed
+            raise ConfigError(f"{where}: {entry!r}: importing {module_name!r} failed: {error}") from None
         raise ConfigError(f"{where}: {entry!r}: no module named {error.name!r}") from None
     except Exception as error:  # the user's module failed while importing
         raise ConfigError(f"{where}: {entry!r}: importing {module_name!r} failed: {error!r}") from None
@@ -165,6 +167,13 @@ def _import_longest_prefix(entry: str, where: str) -> tuple[Any, str]:
                 raise ConfigError(f"{where}: {entry!r}: importing {module_name!r} failed: {error}") from None
         except Exception as error:
             raise ConfigError(f"{where}: {entry!r}: importing {module_name!r} failed: {error!r}") from None
+    if len(parts) == 1:
+        try:
+            importlib.import_module(entry)
+        except Exception:
+            pass
+        else:
+            raise ConfigError(f"{where}: {entry!r} names a module, not a function")
     raise ConfigError(f"{where}: {entry!r}: no module named {parts[0]!r}")
 
 
