@@ -40,6 +40,11 @@ _INLINE_CALLERS = _CONSUMERS | frozenset(f"builtins.{n}" for n in ("map", "filte
     "itertools.dropwhile",
     "itertools.filterfalse",
 }
+# Builtins whose result holds the items of an argument (the index of that argument).
+_ITEM_PRESERVING = {
+    **{f"builtins.{n}": 0 for n in ("sorted", "list", "tuple", "set", "frozenset", "reversed", "iter")},
+    "builtins.filter": 1,
+}
 _ADDERS = {"append": 0, "add": 0, "appendleft": 0, "insert": 1}  # method -> index of the item
 _EMPTY_CONTAINERS = frozenset({"builtins.list", "builtins.set", "collections.deque"})
 _PROPERTY_DECORATORS = frozenset({"builtins.property", "functools.cached_property", "cached_property"})
@@ -708,13 +713,11 @@ class _Context:
             self._startup_callables(node.args[1])
         self.record(CALL, callee, node, awaited=awaited, args=tuple(arg_refs[:2]))
         self._note_container_item(node, arg_refs)
-        if canonical == "functools.partial" and arg_refs and arg_refs[0] is not None:
-            return arg_refs[0]  # calling the partial calls the function
         if isinstance(node.func, ast.Attribute) and node.func.attr in self.ex.options.callback_methods:
             self._loop_callback(node, self.ex.options.callback_methods[node.func.attr])
         if canonical in _CONSUMERS and node.args and not isinstance(node.args[0], ast.Starred):
             self.record(CONSUME, arg_refs[0], node.args[0])
-        return ("call", callee) if callee is not None else None
+        return _call_result(callee, canonical, arg_refs)
 
     def _note_container_item(self, node: ast.Call, arg_refs: list[Ref]) -> None:
         """``futs = set(); futs.add(run_coroutine_threadsafe(...))``: the set holds futures."""
@@ -935,6 +938,15 @@ class _StaticRef:
             except SyntaxError:
                 return None
         return None
+
+
+def _call_result(callee: Ref, canonical: str | None, arg_refs: list[Ref]) -> Ref:
+    if canonical == "functools.partial" and arg_refs and arg_refs[0] is not None:
+        return arg_refs[0]  # calling the partial calls the function
+    index = _ITEM_PRESERVING.get(canonical or "")
+    if index is not None and len(arg_refs) > index and arg_refs[index] is not None:
+        return ("seq", ("elem", arg_refs[index]))  # sorted(p.glob("*")) holds Paths
+    return ("call", callee) if callee is not None else None
 
 
 def _is_instantiation(ref: Ref) -> bool:
