@@ -88,3 +88,28 @@ def add_ini(pytester: pytest.Pytester, lines: str) -> None:
         "[tool.pytest.ini_options]\n", "[tool.pytest.ini_options]\n" + textwrap.dedent(lines).strip() + "\n"
     )
     path.write_text(text)
+
+
+def patch_points() -> tuple[object, ...]:
+    """What the gate patches and must always put back (compared before and after a run)."""
+    import asyncio
+    import builtins
+    import io
+    import os
+    import socket
+    import subprocess
+    import time
+
+    return (
+        builtins.open,
+        io.open,
+        os.stat,
+        os.lstat,
+        time.sleep,
+        socket.getaddrinfo,
+        subprocess.Popen.__init__,
+        io.BufferedReader.read,
+        io.TextIOWrapper.read,
+        io.TextIOWrapper.write,
+        asyncio.BaseEventLoop.run_forever,
+    )

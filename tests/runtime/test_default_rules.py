@@ -18,6 +18,8 @@ from loopwarden.runtime.gate import Gate
 from loopwarden.runtime.probes import LOOPWARDEN_DEFAULTS, PROBES, probe_by_name
 from loopwarden.runtime.project import Project
 
+from .conftest import patch_points
+
 CALLER = """
 import asyncio
 
@@ -117,39 +119,14 @@ def test_every_probe_is_caught_by_the_gate(project, workdir: Path) -> None:
 
 
 def test_deactivate_restores_every_patched_function(project) -> None:
-    import builtins
     import io
-    import socket
-    import subprocess
-    import time
 
-    before = (
-        builtins.open,
-        io.open,
-        os.lstat,
-        os.stat,
-        time.sleep,
-        socket.getaddrinfo,
-        subprocess.Popen.__init__,
-        io.BufferedReader.read,
-        io.TextIOWrapper.read,
-    )
+    before = patch_points()
     gate = Gate(project[0])
     gate.activate()
-    assert os.lstat is not before[2] and io.BufferedReader.read is not before[7]
+    assert os.lstat not in before and io.BufferedReader.read not in before
     gate.deactivate()
-    after = (
-        builtins.open,
-        io.open,
-        os.lstat,
-        os.stat,
-        time.sleep,
-        socket.getaddrinfo,
-        subprocess.Popen.__init__,
-        io.BufferedReader.read,
-        io.TextIOWrapper.read,
-    )
-    assert after == before
+    assert patch_points() == before
 
 
 def test_a_contended_lock_wait_is_recorded_without_raising(project) -> None:

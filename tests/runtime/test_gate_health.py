@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import builtins
-import io
-import os
-import time
-
 import pytest
 
-from .conftest import add_ini
+from .conftest import add_ini, patch_points
 
 BLOCKING_TEST = """
 from app import store
@@ -107,19 +101,6 @@ def test_opt_out_without_a_reason_is_a_usage_error(service: pytest.Pytester) -> 
     result.stderr.fnmatch_lines(["*test_notes.py::test_legacy: @pytest.mark.allow_blocking_io needs a reason*"])
 
 
-def _patched_functions() -> tuple[object, ...]:
-    return (
-        builtins.open,
-        io.open,
-        os.stat,
-        os.lstat,
-        time.sleep,
-        io.BufferedReader.read,
-        io.TextIOWrapper.write,
-        asyncio.BaseEventLoop.run_forever,
-    )
-
-
 @pytest.mark.parametrize(
     "body",
     [
@@ -138,11 +119,11 @@ def test_patches_are_restored_after_the_test_ends_badly(service: pytest.Pytester
             {body}
         """
     )
-    before = _patched_functions()
+    before = patch_points()
     result = service.runpytest_inprocess("--loopwarden", no_reraise_ctrlc=True)
     if body != "raise KeyboardInterrupt":  # an interrupted run has no outcomes to count
         result.assert_outcomes(failed=1)
-    assert _patched_functions() == before
+    assert patch_points() == before
 
 
 def test_a_swallowed_blocking_error_still_fails_the_test(service: pytest.Pytester) -> None:
