@@ -1,4 +1,8 @@
-"""Command line: ``loopwarden scan [PATH ...]``.
+"""Command line: ``loopwarden COMMAND ...``.
+
+Each subcommand other than ``scan`` lives in its own module, listed in ``COMMANDS``, which
+exposes ``add_parser(subparsers)`` (argument definitions only, cheap to import) and
+``run(args) -> int``.
 
 Exit codes: 0 clean; 1 findings at or above --fail-on, or an input that could not be
 scanned; 2 usage or configuration error; 3 internal error (a bug in loopwarden).
@@ -7,6 +11,7 @@ scanned; 2 usage or configuration error; 3 internal error (a bug in loopwarden).
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -15,6 +20,9 @@ from loopwarden import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 _PRIORITIES = ("HIGH", "MEDIUM", "LOW")
+
+# Subcommand modules (besides ``scan``), one line each: name -> module path.
+COMMANDS: dict[str, str] = {}
 
 
 def _priority(value: str) -> str:
@@ -56,6 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N", help="worker processes for per-file analysis (default: number of cores)")
     scan.add_argument("--config", metavar="PYPROJECT", help="read [tool.loopwarden] from this file instead of the nearest pyproject.toml")
     scan.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    for module in COMMANDS.values():
+        importlib.import_module(module).add_parser(commands)
     return parser
 
 
@@ -65,11 +75,13 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on usage errors, 0 on --help/--version
         return int(exc.code or 0)
-    if args.command != "scan":
+    if args.command != "scan" and args.command not in COMMANDS:
         parser.print_help()
         return EXIT_ERROR if args.command is None and argv else EXIT_CLEAN
     try:
-        return _scan(args)
+        if args.command == "scan":
+            return _scan(args)
+        return int(importlib.import_module(COMMANDS[args.command]).run(args))
     except _UsageError as exc:
         print(f"loopwarden: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
