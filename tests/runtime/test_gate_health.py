@@ -86,19 +86,75 @@ async def test_legacy(tmp_path):
     )
 
 
-def test_opt_out_without_a_reason_is_a_usage_error(service: pytest.Pytester) -> None:
+BARE_MARKER = """
+import pytest
+from app import store
+
+@pytest.mark.allow_blocking_io
+async def test_legacy(tmp_path):
+    path = tmp_path / "note.txt"
+    path.write_text("hi")
+    await store.read_blocking(path)
+
+async def test_plain():
+    pass
+"""
+
+
+def test_bare_opt_out_marker_changes_nothing_while_the_gate_is_off(service: pytest.Pytester) -> None:
+    """A project that already uses a bare marker and merely installs loopwarden: same run."""
+    service.makepyfile(test_notes=BARE_MARKER)
+    result = service.runpytest("-q", "--strict-markers")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.OK
+    assert "loopwarden" not in result.stdout.str() + result.stderr.str()
+
+
+def test_bare_opt_out_marker_is_accepted_when_the_gate_is_on(service: pytest.Pytester) -> None:
+    service.makepyfile(test_notes=BARE_MARKER)
+    result = service.runpytest("--loopwarden", "-W", "error")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "1 gated test: 0 blocking calls in 0 tests, 0 stalls, 1 opt-out",
+            "opted out (@pytest.mark.allow_blocking_io):",
+            "  test_notes.py::test_legacy: (no reason given)",
+        ]
+    )
+
+
+def test_skipped_tests_are_not_counted_as_gated(service: pytest.Pytester) -> None:
     service.makepyfile(
         test_notes="""
         import pytest
 
-        @pytest.mark.allow_blocking_io
-        async def test_legacy():
+        @pytest.mark.skip(reason="not today")
+        async def test_marked_skip():
+            pass
+
+        async def test_skips_itself():
+            pytest.skip("no network")
+
+        async def test_runs():
             pass
         """
     )
-    result = service.runpytest("--loopwarden")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*test_notes.py::test_legacy: @pytest.mark.allow_blocking_io needs a reason*"])
+    result = service.runpytest("--loopwarden", "-v")
+    result.assert_outcomes(passed=1, skipped=2)
+    result.stdout.fnmatch_lines(["1 gated test: 0 blocking calls in 0 tests, 0 stalls, 0 opt-outs", "gated tests:", "  test_notes.py::test_runs"])
+
+
+def test_without_blockbuster_the_gate_is_one_usage_error_naming_the_extra(service: pytest.Pytester) -> None:
+    service.makeconftest("import sys\nsys.modules['blockbuster'] = None  # as if not installed\n")
+    service.makepyfile(test_notes=BARE_MARKER)
+    off = service.runpytest()
+    off.assert_outcomes(passed=2)  # installed and not enabled: nothing to import, nothing changes
+    on = service.runpytest("--loopwarden")
+    assert on.ret == pytest.ExitCode.USAGE_ERROR
+    on.stderr.fnmatch_lines(["ERROR: loopwarden: the runtime gate needs blockbuster, *pip install 'loopwarden[[]pytest[]]'"])
+    assert len([line for line in on.stderr.lines if line.strip()]) == 1
+    marked = service.runpytest("-o", "loopwarden_paths=test_notes.py")
+    assert marked.ret == pytest.ExitCode.USAGE_ERROR
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,8 @@ class Options:
 @dataclass(frozen=True)
 class Decision:
     gated: bool
-    opt_out_reason: str | None = None
+    opted_out: bool = False  # wanted by the gate, but marked @pytest.mark.allow_blocking_io
+    opt_out_reason: str | None = None  # None: a bare marker, accepted without a reason
 
 
 def read_options(config: pytest.Config) -> Options:
@@ -55,29 +56,29 @@ def read_options(config: pytest.Config) -> Options:
 
 
 def decide(item: pytest.Item, options: Options) -> Decision:
-    reason = opt_out_reason(item)
+    """Whether the gate wants this test; the opt-out marker is read only when it does, so a
+    project's own markers mean nothing to loopwarden until the gate is switched on."""
+    if options.disabled:
+        return Decision(False)
     wanted = (
         options.gate_all
         or item.get_closest_marker("loopwarden") is not None
         or matches_paths(item, options.paths, item.config.rootpath)
     )
-    if not wanted or options.disabled:
+    if not wanted:
         return Decision(False)
-    if reason is not None:
-        return Decision(False, reason)
+    marker = item.get_closest_marker("allow_blocking_io")
+    if marker is not None:
+        return Decision(False, True, opt_out_reason(marker))
     return Decision(True)
 
 
-def opt_out_reason(item: pytest.Item) -> str | None:
-    marker = item.get_closest_marker("allow_blocking_io")
-    if marker is None:
-        return None
+def opt_out_reason(marker: pytest.Mark) -> str | None:
+    """``reason="..."`` or the first argument; a bare marker (the de-facto spelling in projects
+    that gate with blockbuster by hand) is accepted and listed as having no reason."""
     reason = marker.kwargs.get("reason", marker.args[0] if marker.args else None)
     if not isinstance(reason, str) or not reason.strip():
-        raise pytest.UsageError(
-            f"{item.nodeid}: @pytest.mark.allow_blocking_io needs a reason, "
-            'e.g. @pytest.mark.allow_blocking_io(reason="start-up reads the config file")'
-        )
+        return None
     return reason.strip()
 
 

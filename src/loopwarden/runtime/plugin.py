@@ -42,7 +42,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "loopwarden: gate this test: fail it when it blocks the event loop")
     config.addinivalue_line(
-        "markers", 'allow_blocking_io(reason="..."): opt this test out of the loopwarden gate; reason required'
+        "markers", 'allow_blocking_io(reason="..."): opt this test out of the loopwarden gate (the reason is listed in its summary)'
     )
     options = read_options(config)
     if options.disabled:

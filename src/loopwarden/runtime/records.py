@@ -139,7 +139,7 @@ class Stall:
 @dataclass(frozen=True)
 class OptOut:
     test: str
-    reason: str
+    reason: str | None  # None: a bare @pytest.mark.allow_blocking_io
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

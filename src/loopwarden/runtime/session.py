@@ -52,11 +52,14 @@ class GateSession:
         self._pending_hits: list[Hit] = []
         self._pending_stalls: list[Stall] = []
         # what the controller (or the only process) saw, for the summary and the report
-        self.gated_tests = 0
         self.gated_nodeids: list[str] = []
         self.hits: list[Hit] = []
         self.stalls: list[Stall] = []
         self.opt_outs: list[OptOut] = []
+
+    @property
+    def gated_tests(self) -> int:
+        return len(self.gated_nodeids)
 
     # -- configuration ---------------------------------------------------------------------
     @property
@@ -99,12 +102,14 @@ class GateSession:
     # -- hooks: before the tests -------------------------------------------------------------
     def pytest_sessionstart(self, session: pytest.Session) -> None:
         if self.options.enabled_up_front:
+            require_blockbuster()
             self.load_rules()
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
             item.stash[_DECISION_KEY] = decide(item, self.options)
         if any(item.stash[_DECISION_KEY].gated for item in items):
+            require_blockbuster()
             self.load_rules()
             self.test_files.update(item.path for item in items)
             self._project = self._build_project()
@@ -176,13 +181,15 @@ class GateSession:
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
         report = yield
         decision = item.stash.get(_DECISION_KEY, None)
-        if decision is None or not (decision.gated or decision.opt_out_reason):
+        if decision is None or not (decision.gated or decision.opted_out):
             return report
         data: dict[str, Any] = {}
         if call.when == "setup":
-            data["gated"] = decision.gated
-            if decision.opt_out_reason:
+            data["gated"] = decision.gated and not report.skipped  # a skipped test was not gated
+            if decision.opted_out:
                 data["opt_out"] = OptOut(item.nodeid, decision.opt_out_reason).to_json()
+        elif call.when == "call" and report.skipped and not hasattr(report, "wasxfail"):
+            data["skipped"] = True  # pytest.skip() inside the test: it was not gated either
         if decision.gated:
             hits, stalls = self._surface(item, call, report)
             data["hits"] = [hit.to_json() for hit in hits]
@@ -234,8 +241,9 @@ class GateSession:
         if not data:
             return
         if data.get("gated"):
-            self.gated_tests += 1
             self.gated_nodeids.append(report.nodeid)
+        if data.get("skipped") and report.nodeid in self.gated_nodeids:
+            self.gated_nodeids.remove(report.nodeid)
         if data.get("opt_out"):
             self.opt_outs.append(OptOut(**data["opt_out"]))
         self.hits += [Hit.from_json(hit) for hit in data.get("hits", ())]
@@ -281,6 +289,18 @@ class GateSession:
             self._gate.deactivate()
         if self._watchdog is not None:
             self._watchdog.stop()
+
+
+def require_blockbuster() -> None:
+    """The gate needs blockbuster (the ``loopwarden[pytest]`` extra); a scan-only install
+    has none, and then switching the gate on is one usage error, nothing else."""
+    try:
+        import blockbuster  # noqa: F401
+    except ImportError as error:
+        raise pytest.UsageError(
+            f"loopwarden: the runtime gate needs blockbuster, which cannot be imported ({error}): "
+            "pip install 'loopwarden[pytest]'"
+        ) from None
 
 
 def _failure(hits: list[Hit], stalls: list[Stall]) -> GateFailure:

@@ -33,7 +33,7 @@ def summary_lines(gated: int, hits: list[Hit], stalls: list[Stall], opt_outs: li
     if opt_outs:
         yield "opted out (@pytest.mark.allow_blocking_io):", {"bold": True}
         for opt_out in opt_outs:
-            yield f"  {opt_out.test}: {opt_out.reason}", {}
+            yield f"  {opt_out.test}: {opt_out.reason or '(no reason given)'}", {}
 
 
 def _counted(hits: list[Hit]) -> dict[tuple[str, str, str, str], int]:
