@@ -22,7 +22,11 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 _PRIORITIES = ("HIGH", "MEDIUM", "LOW")
 
 # Subcommand modules (besides ``scan``), one line each: name -> module path.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "baseline": "loopwarden.workflow.baseline_command",
+    "catalog": "loopwarden.workflow.catalog_command",
+    "rule": "loopwarden.workflow.rule_command",
+}
 
 
 def _priority(value: str) -> str:
@@ -55,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Report every blocking call reachable from the event loop, with the call chain that exposes it.",
     )
     scan.add_argument("paths", nargs="*", metavar="PATH", help="files or directories (default: the current directory)")
-    scan.add_argument("--format", choices=("text", "summary", "json", "sarif"), default="text")
+    scan.add_argument("--format", choices=("text", "summary", "json", "sarif", "github", "gitlab"), default="text")
     scan.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
     scan.add_argument("--min-priority", type=_priority, default=None, metavar="LEVEL", help="report only findings at or above LEVEL (HIGH, MEDIUM, LOW)")
     scan.add_argument("--fail-on", type=_priority, default=None, metavar="LEVEL", help="exit 1 when a finding is at or above LEVEL (default LOW)")
@@ -64,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N", help="worker processes for per-file analysis (default: number of cores)")
     scan.add_argument("--config", metavar="PYPROJECT", help="read [tool.loopwarden] from this file instead of the nearest pyproject.toml")
     scan.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    # Changed-code mode and baselines (loopwarden.workflow, docs/ci.md).
+    scan.add_argument("--diff", metavar="BASE", help="report only what the change from the merge base with BASE (a git revision) introduces")
+    scan.add_argument("--include-uncommitted", action="store_true", help="with --diff: include the index's and working tree's changes")
+    scan.add_argument("--baseline", metavar="FILE", help="report only findings not recorded in FILE (see `loopwarden baseline`)")
+    scan.add_argument("--no-baseline", action="store_true", help="ignore the configured baseline")
     for module in COMMANDS.values():
         importlib.import_module(module).add_parser(commands)
     return parser
@@ -125,18 +134,30 @@ def _scan(args: argparse.Namespace) -> int:
     except (ConfigError, CatalogError) as exc:
         raise _UsageError(str(exc)) from None
     fail_on = args.fail_on or config.fail_on
-    anchored = (config.exclude, str(config.source.parent)) if config.source is not None else None
-    try:
-        result = scan(
-            paths,
+
+    def run(scan_paths: list[str], cwd: str | None = None, config_dir: str | None = None):
+        anchor = config_dir or (str(config.source.parent) if config.source is not None else None)
+        return scan(
+            scan_paths,
             catalog,
             excludes=args.exclude if config.source is not None else [*config.exclude, *args.exclude],
             respect_gitignore=config.respect_gitignore and not args.no_gitignore,
             max_file_size=config.max_file_size,
             jobs=args.jobs or os.cpu_count() or 1,
             min_priority=args.min_priority or config.min_priority,
-            anchored_excludes=anchored,
+            cwd=cwd,
+            anchored_excludes=(config.exclude, anchor) if anchor is not None else None,
         )
+
+    try:
+        result = run(paths)
+        if args.diff or args.include_uncommitted or args.baseline or (config.baseline and not args.no_baseline):
+            from loopwarden.workflow.narrow import WorkflowError, narrow
+
+            try:
+                result, render = narrow(result, args, config, run)
+            except WorkflowError as exc:
+                raise _UsageError(str(exc)) from None
     except PatternError as exc:
         raise _UsageError(str(exc)) from None
     for skipped in result.skipped:

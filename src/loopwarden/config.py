@@ -22,6 +22,7 @@ class Config:
     min_priority: str = "LOW"
     fail_on: str = "LOW"
     catalog: dict[str, Any] = field(default_factory=dict)
+    baseline: str | None = None  # baseline file for `scan`, relative to the pyproject.toml
     source: Path | None = None  # the pyproject.toml it came from
 
 
@@ -32,6 +33,7 @@ _KEYS = {
     "min-priority": "min_priority",
     "fail-on": "fail_on",
     "catalog": "catalog",
+    "baseline": "baseline",
     "runtime": None,  # read by the pytest plugin (loopwarden.runtime)
 }
 
@@ -112,5 +114,9 @@ def _check(attr: str, value: Any, source: Path, key: str) -> Any:
     if attr == "catalog":
         if not isinstance(value, dict):
             raise ConfigError(f"{where} must be a table")
+        return value
+    if attr == "baseline":
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where} must be the path of a baseline file")
         return value
     raise AssertionError(attr)

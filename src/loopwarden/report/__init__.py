@@ -1,6 +1,6 @@
-"""Report writers: text (default), summary, json, sarif. Each takes a ScanResult."""
+"""Report writers: text (default), summary, json, sarif, github, gitlab. Each takes a ScanResult."""
 
-FORMATS = ("text", "summary", "json", "sarif")
+FORMATS = ("text", "summary", "json", "sarif", "github", "gitlab")
 
 
 def render(result, fmt: str, *, color: bool = False) -> str:
@@ -12,6 +12,10 @@ def render(result, fmt: str, *, color: bool = False) -> str:
         from loopwarden.report.sarif import render_sarif
 
         return render_sarif(result)
+    if fmt in ("github", "gitlab"):  # CI formats (docs/ci.md)
+        from importlib import import_module
+
+        return getattr(import_module(f"loopwarden.report.{fmt}"), f"render_{fmt}")(result)
     if fmt == "summary":
         from loopwarden.report.summary import render_summary
 
