@@ -5,7 +5,8 @@ exposes ``add_parser(subparsers)`` (argument definitions only, cheap to import) 
 ``run(args) -> int``.
 
 Exit codes: 0 clean; 1 findings at or above --fail-on, or an input that could not be
-scanned; 2 usage or configuration error; 3 internal error (a bug in loopwarden).
+scanned (an internal error in one unit skips that unit: exit 1, the rest of the report is
+complete); 2 usage or configuration error; 3 internal error that stopped the whole run.
 """
 
 from __future__ import annotations
@@ -162,6 +163,7 @@ def _scan(args: argparse.Namespace) -> int:
         raise _UsageError(str(exc)) from None
     for skipped in result.skipped:
         print(f"loopwarden: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    _note_internal_errors(result.skipped)
     color = args.color == "always" or (args.color == "auto" and args.output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
     report = render(result, args.format, color=color)
     if args.output:
@@ -170,6 +172,18 @@ def _scan(args: argparse.Namespace) -> int:
         sys.stdout.write(report)
     failing = any(PRIORITY_RANK[f.priority] <= PRIORITY_RANK[fail_on] for f in result.findings)
     return EXIT_FINDINGS if failing or result.skipped else EXIT_CLEAN
+
+
+def _note_internal_errors(skipped: list) -> None:
+    from loopwarden.static.summary import INTERNAL_ERROR
+
+    count = sum(1 for s in skipped if s.reason.startswith(INTERNAL_ERROR))
+    if count:
+        print(
+            f"loopwarden: {count} internal error(s) above: bugs in loopwarden, please report them; "
+            "each cost only the unit it names, the rest of the report is complete",
+            file=sys.stderr,
+        )
 
 
 def _write_atomically(path: Path, text: str) -> None:

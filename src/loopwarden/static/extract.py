@@ -25,6 +25,7 @@ from loopwarden.static.summary import (
     ModuleSummary,
     OffloadSite,
     Ref,
+    internal_error,
 )
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
@@ -144,6 +145,11 @@ class ModuleExtractor:
         self._prebind(tree.body, self.module_scope, self.module, module_level=True)
         ctx = _Context(self, self.body, self.module_scope, class_qualname=None)
         ctx.visit_block(tree.body)
+
+    def note_error(self, exc: Exception, stmt: ast.stmt, fn: FunctionSummary) -> None:
+        where = "the module body" if fn.is_module_body else fn.local_name
+        what = type(stmt).__name__
+        self.summary.errors.append(internal_error(exc, f"the {what} statement at line {stmt.lineno} in {where}"))
 
     # -- imports -------------------------------------------------------------------------
     def import_target(self, node: ast.ImportFrom) -> str:
@@ -361,11 +367,16 @@ class _Context:
             self.visit_stmt(stmt)
 
     def visit_stmt(self, stmt: ast.stmt) -> None:
-        method = getattr(self, f"stmt_{type(stmt).__name__}", None)
-        if method is not None:
-            method(stmt)
-        else:  # Raise, Assert, Delete, Match, Try, While, ...
-            self._visit_children(stmt)
+        try:
+            method = getattr(self, f"stmt_{type(stmt).__name__}", None)
+            if method is not None:
+                method(stmt)
+            else:  # Raise, Assert, Delete, Match, Try, While, ...
+                self._visit_children(stmt)
+        except RecursionError:
+            raise  # the file is too deep: analyze_file skips it whole, with that reason
+        except Exception as exc:  # a bug in loopwarden costs this statement, not the file
+            self.ex.note_error(exc, stmt, self.fn)
 
     def _visit_children(self, node: ast.AST) -> None:
         for child in ast.iter_child_nodes(node):
@@ -575,7 +586,7 @@ class _Context:
         return ("name", qualname)
 
     def define_class(self, node: ast.ClassDef) -> None:
-        bases = tuple(self.eval(b) for b in node.bases)
+        bases = tuple(self._base(b) for b in node.bases)
         for keyword in node.keywords:
             self.eval(keyword.value)
         for decorator in node.decorator_list:
@@ -589,23 +600,39 @@ class _Context:
         # The class body runs where the class statement runs (import time at module level).
         body_ctx = _Context(self.ex, self.fn, _Scope(parent=self.scope), class_qualname=None)
         for stmt in node.body:
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                fn = self.define_function(stmt, class_qualname=qualname, prefix=qualname, local_prefix=local)
-                if stmt.name not in cls.methods or not _is_accessor(fn):
-                    cls.methods[stmt.name] = fn.qualname  # the getter stays the property
-            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                value_ref = body_ctx.eval(stmt.value) if stmt.value is not None else None
-                ann = self.annotation(stmt.annotation)
-                cls.attrs[stmt.target.id] = ann if ann is not None else value_ref
-            elif isinstance(stmt, ast.Assign):
-                ref = body_ctx.eval(stmt.value)
-                for target in stmt.targets:
-                    if isinstance(target, ast.Name):
-                        cls.attrs.setdefault(target.id, ref)
-            elif isinstance(stmt, ast.ClassDef):
-                body_ctx.define_class(stmt)
-            else:
-                body_ctx.visit_stmt(stmt)
+            try:
+                self._class_statement(stmt, cls, qualname, local, body_ctx)
+            except RecursionError:
+                raise
+            except Exception as exc:  # costs this statement of the class body only
+                self.ex.note_error(exc, stmt, self.fn)
+
+    def _base(self, node: ast.expr) -> Ref:
+        """A base class: ``Repo[str]``, ``Generic[T]``, ``Protocol[T]`` name the class ``Repo``,
+        ``Generic``, ``Protocol`` (the parameters only specialise it)."""
+        if isinstance(node, ast.Subscript):
+            self.eval(node.slice)
+            return self.eval(node.value)
+        return self.eval(node)
+
+    def _class_statement(self, stmt: ast.stmt, cls: ClassSummary, qualname: str, local: str, body_ctx: _Context) -> None:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            fn = self.define_function(stmt, class_qualname=qualname, prefix=qualname, local_prefix=local)
+            if stmt.name not in cls.methods or not _is_accessor(fn):
+                cls.methods[stmt.name] = fn.qualname  # the getter stays the property
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            value_ref = body_ctx.eval(stmt.value) if stmt.value is not None else None
+            ann = self.annotation(stmt.annotation)
+            cls.attrs[stmt.target.id] = ann if ann is not None else value_ref
+        elif isinstance(stmt, ast.Assign):
+            ref = body_ctx.eval(stmt.value)
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    cls.attrs.setdefault(target.id, ref)
+        elif isinstance(stmt, ast.ClassDef):
+            body_ctx.define_class(stmt)
+        else:
+            body_ctx.visit_stmt(stmt)
 
     # -- annotations ---------------------------------------------------------------------
     def annotation(self, node: ast.expr | None) -> Ref:
@@ -623,6 +650,8 @@ class _Context:
         if isinstance(node, ast.Subscript):
             base = written_name(node.value).rpartition(".")[2]
             items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            if not items:  # tuple[()]: the empty tuple
+                return None
             if base == "Union":
                 return _union(*(self.annotation(i) for i in items))
             if base in _UNWRAP_GENERICS:

@@ -18,11 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from loopwarden.catalog import Catalog
-from loopwarden.static.summary import ClassSummary, FunctionSummary, ModuleSummary, Ref
+from loopwarden.static.summary import ClassSummary, FunctionSummary, ModuleSummary, Ref, Skipped, internal_error
 
 Value = tuple | None
-_IN_PROGRESS = ("in-progress",)
 _MAX_DEPTH = 60
+_MAX_ROUNDS = 4  # re-resolutions of a cycle's head before its value is taken as it is
+_FINAL = 1 << 30  # "depends on no ref in progress"
 _PROTOCOL_BASES = ("typing.Protocol", "typing_extensions.Protocol", "abc.ABC")
 _TYPED = frozenset({"inst", "extinst", "func", "class"})
 _MAX_ALTERNATIVES = 6
@@ -35,24 +36,33 @@ class ProgramIndex:
         self.functions: dict[str, FunctionSummary] = {}
         self.function_module: dict[str, ModuleSummary] = {}
         self.classes: dict[str, ClassSummary] = {}
+        self.class_module: dict[str, ModuleSummary] = {}
         self.variables: dict[str, Ref] = {}
         modules = sorted(modules, key=lambda m: m.path)
         for summary in modules:
             self._add(summary)
         self._module_names = self._unambiguous_module_names(modules)
         self._memo: dict[Ref, Value] = {}
+        self._active: dict[Ref, int] = {}  # refs being resolved -> position on the stack
+        self._assumed: dict[Ref, Value] = {}  # heads of cycles -> their current approximation
+        self._provisional: dict[Ref, tuple[Value, int]] = {}
+        self._lowest = _FINAL  # lowest stack position the current resolution depended on
         self._star_guard: set[tuple[str, str]] = set()
-        self._depth = 0
         self.methods_by_name: dict[str, list[str]] = {}
         for cls in self.classes.values():
             for name, method in cls.methods.items():
                 self.methods_by_name.setdefault(name, []).append(method)
+        self.errors: list[Skipped] = []  # internal errors, each costing one class's bases
         self.subclasses: dict[str, list[str]] = {}
         for qualname, cls in sorted(self.classes.items()):
-            for base in cls.bases:
-                value = self.resolve(base)
-                if value is not None and value[0] == "class":
-                    self.subclasses.setdefault(value[1], []).append(qualname)
+            try:
+                for value in self.base_classes(cls):
+                    self.subclasses.setdefault(value, []).append(qualname)
+            except RecursionError:
+                raise
+            except Exception as exc:  # a bug here costs this class's bases, not the scan
+                path = self.class_module[qualname].path
+                self.errors.append(Skipped(path, internal_error(exc, f"the bases of class {cls.local_name}")))
 
     @staticmethod
     def _unambiguous_module_names(modules: list[ModuleSummary]) -> dict[str, ModuleSummary]:
@@ -72,26 +82,64 @@ class ProgramIndex:
         for qualname, fn in summary.functions.items():
             self.functions.setdefault(qualname, fn)
             self.function_module.setdefault(qualname, summary)
-        self.classes.update({q: c for q, c in summary.classes.items() if q not in self.classes})
+        for qualname, cls in summary.classes.items():
+            if qualname not in self.classes:
+                self.classes[qualname] = cls
+                self.class_module[qualname] = summary
         for qualname, ref in summary.variables.items():
             self.variables.setdefault(qualname, ref)
 
     # -- resolution ----------------------------------------------------------------------
     def resolve(self, ref: Ref) -> Value:
+        """The value of ``ref``, the same whatever was resolved before (results must not depend
+        on the order of files or definitions). Refs can form cycles (``x = y; y = x or
+        Path()``): a ref met again while it is being resolved stands for its current
+        approximation (first nothing), the cycle's head is re-resolved until its value is
+        stable, and values that depended on an unfinished cycle, or on a cut depth, are only
+        kept until the outermost resolution ends."""
         if ref is None:
             return None
         if ref in self._memo:
-            memo = self._memo[ref]
-            return None if memo is _IN_PROGRESS else memo
-        if self._depth > _MAX_DEPTH:
+            return self._memo[ref]
+        active = self._active.get(ref)
+        if active is not None:  # a cycle back to a ref in progress
+            self._lowest = min(self._lowest, active)
+            return self._assumed.get(ref)
+        if ref in self._provisional:
+            value, lowest = self._provisional[ref]
+            self._lowest = min(self._lowest, lowest)
+            return value
+        position = len(self._active)
+        if position > _MAX_DEPTH:
+            self._lowest = -1  # cut: nothing on the stack is final
             return None
-        self._memo[ref] = _IN_PROGRESS
-        self._depth += 1
+        outer_lowest, self._lowest = self._lowest, _FINAL
+        self._active[ref] = position
         try:
             value = self._resolve(ref)
+            rounds = 0
+            while self._lowest == position and rounds < _MAX_ROUNDS and value != self._assumed.get(ref):
+                # This ref heads a cycle: resolve it again assuming what it gave last time.
+                self._assumed[ref] = value
+                self._provisional.clear()
+                self._lowest = _FINAL
+                value = self._resolve(ref)
+                rounds += 1
         finally:
-            self._depth -= 1
-        self._memo[ref] = value
+            del self._active[ref]
+            self._assumed.pop(ref, None)
+        lowest = self._lowest
+        if lowest >= position:  # depends on nothing still in progress: final
+            if lowest == position:
+                self._provisional.clear()  # computed under this head's assumptions
+            self._memo[ref] = value
+            lowest = _FINAL
+        else:
+            self._provisional[ref] = (value, lowest)
+        self._lowest = min(outer_lowest, lowest)
+        if not self._active:
+            self._provisional.clear()
+            self._lowest = _FINAL
         return value
 
     def _resolve(self, ref: Ref) -> Value:
@@ -192,7 +240,10 @@ class ProgramIndex:
     def _star_member(self, module: str, attr: str) -> Value:
         """``from pkg.actions import *``: a name the module does not define may come from there."""
         summary = self.modules.get(module)
-        if summary is None or not summary.star_imports or (module, attr) in self._star_guard:
+        if summary is None or not summary.star_imports:
+            return None
+        if (module, attr) in self._star_guard:
+            self._lowest = -1  # a cycle of star imports: what it gives depends on where it began
             return None
         self._star_guard.add((module, attr))  # star imports may form cycles
         try:
@@ -227,6 +278,15 @@ class ProgramIndex:
             if attr in cls.attrs:
                 return self.resolve(cls.attrs[attr])
         return None
+
+    def base_classes(self, cls: ClassSummary) -> list[str]:
+        """The project classes ``cls`` derives from directly."""
+        found = []
+        for base in cls.bases:
+            value = self.resolve(base)
+            if value is not None and value[0] == "class" and value[1] not in found:
+                found.append(value[1])
+        return found
 
     def mro(self, qualname: str) -> Iterator[ClassSummary | str]:
         """Project classes in method-resolution order (depth-first), then external bases by name."""

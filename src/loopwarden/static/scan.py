@@ -19,7 +19,7 @@ from loopwarden.static.findings import PRIORITY_RANK, Finding, build_findings
 from loopwarden.static.index import ProgramIndex
 from loopwarden.static.newsyntax import downlevel
 from loopwarden.static.reach import CallGraph
-from loopwarden.static.summary import ModuleSummary, Result, Skipped
+from loopwarden.static.summary import ModuleSummary, Result, Skipped, internal_error
 
 # Below this many files, worker processes cost more than they save.
 _PARALLEL_THRESHOLD = 40
@@ -82,7 +82,16 @@ def _size(size: int) -> str:
 
 
 def analyze_file(source_file: SourceFile, options: ExtractOptions, max_size: int) -> Result:
-    """One file -> its summary, or the reason it was skipped. Never raises."""
+    """One file -> its summary, or the reason it was skipped. Never raises: a bug in
+    loopwarden costs the smallest unit it happened in (a statement or class of the file,
+    else the whole file), listed in ``skipped`` as an internal error."""
+    try:
+        return _analyze_file(source_file, options, max_size)
+    except Exception as exc:
+        return Skipped(source_file.display, internal_error(exc, "the whole file"))
+
+
+def _analyze_file(source_file: SourceFile, options: ExtractOptions, max_size: int) -> Result:
     try:
         text = read_source(source_file.path, max_size)
     except ValueError as exc:
@@ -133,9 +142,13 @@ def summarize(files: list[SourceFile], options: ExtractOptions, max_size: int, j
     chunk = max(8, len(files) // (jobs * 8))
     chunks = [files[i : i + chunk] for i in range(0, len(files), chunk)]
     with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(_analyze_chunk, (c, options, max_size)) for c in chunks]
         results: list[Result] = []
-        for part in pool.map(_analyze_chunk, [(c, options, max_size) for c in chunks]):
-            results.extend(part)
+        for files_of_chunk, future in zip(chunks, futures, strict=True):
+            try:
+                results.extend(future.result())
+            except Exception:  # a worker died or a summary could not cross processes: redo here
+                results.extend(analyze_file(f, options, max_size) for f in files_of_chunk)
     return results
 
 
@@ -155,7 +168,9 @@ def scan(
     results = summarize(files, extract_options(catalog), max_file_size, jobs)
     modules = [r for r in results if isinstance(r, ModuleSummary)]
     skipped += [r for r in results if isinstance(r, Skipped)]
+    skipped += [Skipped(m.path, error) for m in modules for error in m.errors]
     index = ProgramIndex(modules, catalog)
+    skipped += index.errors
     graph = CallGraph(index)
     findings, suppressed = build_findings(index, graph)
     skipped += [Skipped(index.function_module[q].path, reason) for q, reason in graph.errors]

@@ -21,6 +21,7 @@ any process:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -109,6 +110,7 @@ class ModuleSummary:
     offloads: list[OffloadSite] = field(default_factory=list)
     startup_refs: list[Ref] = field(default_factory=list)  # lifespan=..., on_startup=[...]
     star_imports: list[str] = field(default_factory=list)  # modules of `from m import *`
+    errors: list[str] = field(default_factory=list)  # internal errors that cost one unit each
 
     @property
     def body_qualname(self) -> str:
@@ -122,3 +124,25 @@ class Skipped:
 
 
 Result = ModuleSummary | Skipped
+
+
+INTERNAL_ERROR = "internal error"
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../loopwarden
+
+
+def internal_error(exc: BaseException, unit: str = "") -> str:
+    """The ``skipped`` reason for a bug in loopwarden that cost one unit (a file, a class, a
+    statement, a function): ``internal error: IndexError: ... (at loopwarden/static/extract.py:612)``,
+    naming the innermost loopwarden frame, so that a report of it points at the code."""
+    where = "unknown location"
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = os.path.abspath(tb.tb_frame.f_code.co_filename)
+        if filename.startswith(_PACKAGE_ROOT + os.sep):
+            relative = os.path.relpath(filename, os.path.dirname(_PACKAGE_ROOT)).replace(os.sep, "/")
+            where = f"{relative}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    message = str(exc).replace("\n", " ")[:200]
+    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    lost = f"; skipped {unit}" if unit else ""
+    return f"{INTERNAL_ERROR}: {text} (at {where}){lost}"
