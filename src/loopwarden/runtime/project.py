@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import fnmatch
 import importlib.util
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from loopwarden.runtime.rules import ConfigError
+from loopwarden.runtime.rules import ConfigError, read_pyproject
 
 _NOT_PROJECT_FILES = {"setup.py", "noxfile.py", "fabfile.py", "conftest.py"}
 _TEST_PACKAGE_NAMES = {"tests", "test", "testing"}
@@ -32,6 +34,13 @@ class Project:
         """Project or test code: where an async entry point (a test, a served coroutine) lives."""
         return self.contains(filename) or self.is_test(filename)
 
+    def header(self, configured: bool) -> str:
+        """One line at session start naming what is gated, so a missed package is visible."""
+        shown = sorted(self.relpath(root.rstrip(os.sep)) + ("/" if root.endswith(os.sep) else "") for root in self.roots)
+        how = "loopwarden_modules" if configured else "detected; set loopwarden_modules to change"
+        count = f"{len(shown)} project module{'' if len(shown) == 1 else 's'}"
+        return f"loopwarden: gating {count} ({how}): {', '.join(shown)}"
+
     def relpath(self, filename: str) -> str:
         """Pure string work: it runs while the patches are active, so no os.path calls."""
         prefix = self.rootdir + os.sep
@@ -43,7 +52,7 @@ class Project:
 def detect_project(
     rootdir: Path,
     configured_modules: Iterable[str],
-    project_name: str | None,
+    pyproject: dict[str, Any],
     test_files: Iterable[Path],
 ) -> Project:
     """The project's modules (configured, or detected) and, apart, its tests.
@@ -57,7 +66,7 @@ def detect_project(
     if modules:
         roots = [_module_location(name) for name in modules]
     else:
-        detected = _detected_locations(rootdir, project_name)
+        detected = _detected_locations(rootdir, pyproject)
         roots = [root for root in detected if not _holds_tests(root, test_files)]
     if not roots:
         raise ConfigError(
@@ -88,18 +97,111 @@ def _module_location(name: str) -> str:
     raise ConfigError(f"loopwarden_modules: module {name!r} has no source location")
 
 
-def _detected_locations(rootdir: Path, project_name: str | None) -> Iterable[str]:
-    for base in (rootdir, rootdir / "src"):
-        if not base.is_dir():
-            continue
-        for entry in sorted(base.iterdir()):
-            if entry.is_dir() and (entry / "__init__.py").is_file():
-                yield _as_dir(str(entry))
-            elif entry.suffix == ".py" and entry.name not in _NOT_PROJECT_FILES:
-                yield str(entry)
-    installed = _installed_location(project_name)
+def _detected_locations(rootdir: Path, pyproject: dict[str, Any]) -> Iterator[str]:
+    yield from _project_locations(rootdir, pyproject, set())
+    installed = _installed_location(project_name_from(pyproject))
     if installed:
         yield installed
+
+
+def _project_locations(directory: Path, pyproject: dict[str, Any], seen: set[Path]) -> Iterator[str]:
+    """One project directory: its layout (top-level packages and modules, and those of
+    ``src/``), the packages its pyproject declares, and its uv workspace members, each one
+    a project directory in turn."""
+    if directory in seen:
+        return
+    seen.add(directory)
+    for base in (directory, directory / "src"):
+        yield from _top_level(base, modules=True)
+    yield from _declared_locations(directory, pyproject)
+    for member in _workspace_members(directory, pyproject):
+        yield from _project_locations(member, _member_pyproject(member), seen)
+
+
+def _top_level(base: Path, modules: bool) -> Iterator[str]:
+    if not base.is_dir():
+        return
+    for entry in sorted(base.iterdir()):
+        if entry.is_dir() and (entry / "__init__.py").is_file():
+            yield _as_dir(str(entry))
+        elif modules and entry.suffix == ".py" and entry.name not in _NOT_PROJECT_FILES:
+            yield str(entry)
+
+
+def _member_pyproject(member: Path) -> dict[str, Any]:
+    try:
+        return read_pyproject(member / "pyproject.toml")
+    except ConfigError:
+        return {}  # a broken member pyproject: its layout still counts
+
+
+def _table(data: Any, *keys: str) -> Any:
+    for key in keys:
+        data = data.get(key) if isinstance(data, dict) else None
+    return data
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+
+
+def _existing(path: Path) -> Iterator[str]:
+    if path.is_dir():
+        yield _as_dir(str(path))
+    elif path.with_suffix(".py").is_file():
+        yield str(path.with_suffix(".py"))
+    elif path.suffix == ".py" and path.is_file():
+        yield str(path)
+
+
+def _declared_locations(directory: Path, pyproject: dict[str, Any]) -> Iterator[str]:
+    """Packages a pyproject declares: setuptools, hatch, poetry, flit, uv's build backend."""
+    tool = _table(pyproject, "tool") or {}
+    setuptools = _table(tool, "setuptools") or {}
+    package_dir = _table(setuptools, "package-dir") or {}
+    package_dir = package_dir if isinstance(package_dir, dict) else {}
+    for name in _strings(setuptools.get("packages")) + _strings(setuptools.get("py-modules")):
+        top = name.split(".")[0]
+        if top in package_dir:
+            yield from _existing(directory / str(package_dir[top]))
+        else:
+            yield from _existing(directory / str(package_dir.get("", ".")) / top)
+    find = _table(setuptools, "packages", "find")
+    if isinstance(find, dict):
+        include, exclude = _strings(find.get("include")) or ["*"], _strings(find.get("exclude"))
+        for where in _strings(find.get("where")) or ["."]:
+            for location in _top_level(directory / where, modules=False):
+                name = Path(location.rstrip(os.sep)).name
+                if any(fnmatch.fnmatch(name, p) for p in include) and not any(fnmatch.fnmatch(name, p) for p in exclude):
+                    yield location
+    for packages in (_table(tool, "hatch", "build", "targets", "wheel", "packages"), _table(tool, "hatch", "build", "packages")):
+        for path in _strings(packages):
+            yield from _existing(directory / path)
+    for entry in _table(tool, "poetry", "packages") or []:
+        if isinstance(entry, dict) and isinstance(entry.get("include"), str):
+            base = directory / str(entry.get("from", "."))
+            for path in sorted(base.glob(entry["include"])):
+                yield from _existing(path)
+    flit = _table(tool, "flit", "module", "name")
+    if isinstance(flit, str):
+        for base in (directory, directory / "src"):
+            yield from _existing(base / flit.split(".")[0])
+    uv_backend = _table(tool, "uv", "build-backend") or {}
+    root = uv_backend.get("module-root", "src") if isinstance(uv_backend, dict) else "src"
+    for name in _strings(_table(uv_backend, "module-name")):
+        yield from _existing(directory / str(root) / name.split(".")[0])
+
+
+def _workspace_members(directory: Path, pyproject: dict[str, Any]) -> Iterator[Path]:
+    """``[tool.uv.workspace] members`` (globs), less ``exclude``: directories with a pyproject."""
+    workspace = _table(pyproject, "tool", "uv", "workspace") or {}
+    excluded = {path for pattern in _strings(_table(workspace, "exclude")) for path in directory.glob(pattern)}
+    for pattern in _strings(_table(workspace, "members")):
+        for member in sorted(directory.glob(pattern)):
+            if member not in excluded and (member / "pyproject.toml").is_file():
+                yield member
 
 
 def _installed_location(project_name: str | None) -> str | None:
@@ -164,6 +266,6 @@ def _without_nested(roots: list[str]) -> tuple[str, ...]:
     return tuple(kept)
 
 
-def project_name_from(pyproject: dict) -> str | None:
-    name = pyproject.get("project", {}).get("name")
+def project_name_from(pyproject: dict[str, Any]) -> str | None:
+    name = _table(pyproject, "project", "name")
     return name if isinstance(name, str) else None

@@ -79,11 +79,11 @@ class GateSession:
             raise pytest.UsageError(f"loopwarden: {error}") from None
 
     def _build_project(self) -> Project:
-        from loopwarden.runtime.project import detect_project, project_name_from
+        from loopwarden.runtime.project import detect_project
 
         try:
-            name = project_name_from(read_pyproject(self.pyproject_path))
-            return detect_project(self.config.rootpath, self.options.modules, name, self.test_files)
+            pyproject = read_pyproject(self.pyproject_path)
+            return detect_project(self.config.rootpath, self.options.modules, pyproject, self.test_files)
         except ConfigError as error:
             raise pytest.UsageError(f"loopwarden: {error}") from None
 
@@ -114,6 +114,12 @@ class GateSession:
             self.test_files.update(item.path for item in items)
             self._project = self._build_project()
             self._build_gate_now()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if self._project is not None and reporter is not None and not hasattr(self.config, "workerinput"):
+            reporter.write_line(self._project.header(bool(self.options.modules)))
 
     def _build_gate_now(self) -> None:
         """Build the gate before the first test, so that a broken catalogue or rule is a
