@@ -27,6 +27,7 @@ from loopwarden.runtime.rules import (
 )
 
 if TYPE_CHECKING:
+    from loopwarden.runtime.expect import RaisesHook
     from loopwarden.runtime.gate import Gate
     from loopwarden.runtime.project import Project
     from loopwarden.runtime.watchdog import Watchdog
@@ -49,11 +50,13 @@ class GateSession:
         self._project: Project | None = None
         self._gate: Gate | None = None
         self._watchdog: Watchdog | None = None
+        self._raises_hook: RaisesHook | None = None
         self._pending_hits: list[Hit] = []
         self._pending_stalls: list[Stall] = []
         # what the controller (or the only process) saw, for the summary and the report
         self.gated_nodeids: list[str] = []
         self.hits: list[Hit] = []
+        self.expected_hits: list[Hit] = []
         self.stalls: list[Stall] = []
         self.opt_outs: list[OptOut] = []
 
@@ -96,7 +99,9 @@ class GateSession:
             project = self._project or self._build_project()
             self._gate = Gate(project, extra=self._extra or (), allowed=self._allowed)
             gate = self._gate
-            self._watchdog = Watchdog(project, self.options.stall_ms, lambda: (gate.test, gate.phase))
+            self._watchdog = Watchdog(
+                project, self.options.stall_ms, lambda: (gate.test, gate.phase), gate.own_time, gate.busy
+            )
         return self._gate
 
     # -- hooks: before the tests -------------------------------------------------------------
@@ -148,13 +153,21 @@ class GateSession:
         gate.quiet_files.clear()
         gate.quiet_files.update(self._pytest_log_files())
         self._pending_hits, self._pending_stalls = [], []
+        from loopwarden.runtime import expect
+
+        if self._raises_hook is None:
+            self._raises_hook = expect.RaisesHook(gate)
         try:
             self._watchdog.start()
+            self._raises_hook.install()
+            expect.active_gate = gate
             gate.activate()
             yield
         finally:
             # Always restored: failures, errors, KeyboardInterrupt, pytest.exit.
             gate.deactivate()
+            expect.active_gate = None
+            self._raises_hook.uninstall()
             self._watchdog.pause()
             gate.test = "<between tests>"
 
@@ -199,6 +212,7 @@ class GateSession:
         if decision.gated:
             hits, stalls = self._surface(item, call, report)
             data["hits"] = [hit.to_json() for hit in hits]
+            data["expected"] = [hit.to_json() for hit in self._gate.take_expected()] if self._gate else []
             data["stalls"] = [stall.to_json() for stall in stalls]
         setattr(report, _REPORT_ATTRIBUTE, data)
         return report
@@ -253,6 +267,7 @@ class GateSession:
         if data.get("opt_out"):
             self.opt_outs.append(OptOut(**data["opt_out"]))
         self.hits += [Hit.from_json(hit) for hit in data.get("hits", ())]
+        self.expected_hits += [Hit.from_json(hit) for hit in data.get("expected", ())]
         self.stalls += [Stall.from_json(stall) for stall in data.get("stalls", ())]
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -261,7 +276,7 @@ class GateSession:
         from loopwarden.runtime.summary import summary_lines
 
         terminalreporter.write_sep("=", "loopwarden")
-        for line, markup in summary_lines(self.gated_tests, self.hits, self.stalls, self.opt_outs):
+        for line, markup in summary_lines(self.gated_tests, self.hits, self.stalls, self.opt_outs, self.expected_hits):
             terminalreporter.write_line(line, **markup)
         if self.config.get_verbosity() > 0:
             terminalreporter.write_line("gated tests:", bold=True)
@@ -282,6 +297,7 @@ class GateSession:
             "schema": REPORT_SCHEMA,
             "gated_tests": self.gated_tests,
             "hits": [hit.to_json() for hit in self.hits],
+            "expected_hits": [hit.to_json() for hit in self.expected_hits],
             "stalls": [stall.to_json() for stall in self.stalls],
             "opt_outs": [opt_out.to_json() for opt_out in self.opt_outs],
         }

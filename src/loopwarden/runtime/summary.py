@@ -13,7 +13,9 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def summary_lines(gated: int, hits: list[Hit], stalls: list[Stall], opt_outs: list[OptOut]) -> Iterator[_Line]:
+def summary_lines(
+    gated: int, hits: list[Hit], stalls: list[Stall], opt_outs: list[OptOut], expected: list[Hit] | None = None
+) -> Iterator[_Line]:
     blocked_tests = len({hit.test for hit in hits})
     headline = (
         f"{_plural(gated, 'gated test')}: {_plural(len(hits), 'blocking call')} in {_plural(blocked_tests, 'test')}, "
@@ -30,6 +32,11 @@ def summary_lines(gated: int, hits: list[Hit], stalls: list[Stall], opt_outs: li
         for stall in stalls:
             where = stall.location or "no frame in the project code"
             yield f"  {stall.test} ({stall.phase}): loop held {stall.lag_ms:.0f} ms at {where}", {"yellow": True}
+    if expected:
+        yield "expected (pytest.raises(BlockingError) or expect_blocking()), not failures:", {"bold": True}
+        for (test, phase, symbol, where), count in _counted(expected).items():
+            times = f" (x{count})" if count > 1 else ""
+            yield f"  {test} ({phase}): {symbol} at {where}{times}", {}
     if opt_outs:
         yield "opted out (@pytest.mark.allow_blocking_io):", {"bold": True}
         for opt_out in opt_outs:

@@ -6,6 +6,10 @@ anyio's runner all get there) is watched. The watchdog thread schedules a probe 
 means one callback is holding the loop: the watchdog captures the loop thread's stack at that
 moment, which names the culprit even when no interception rule knows it (C extensions,
 CPU-bound loops).
+
+The gate's own work is never a stall: the time its checks spend on a loop thread (counted by
+the gate per thread) is taken off the measured lag, and no stack is captured while that
+thread is inside a check.
 """
 
 from __future__ import annotations
@@ -34,13 +38,23 @@ class _Watched:
     thread_id: int
     thread_name: str
     probe_sent: float | None = None
+    own_at_probe: float = 0.0  # the gate's own time on this thread when the probe was sent
     probe_id: int = 0
     stall_index: int | None = None  # index in Watchdog.stalls of the stall being measured
 
 
 class Watchdog:
-    def __init__(self, project: Project, threshold_ms: float, context: Callable[[], tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        project: Project,
+        threshold_ms: float,
+        context: Callable[[], tuple[str, str]],
+        own_time: dict[int, float] | None = None,
+        busy: set[int] | None = None,
+    ) -> None:
         self.project = project
+        self.own_time = own_time if own_time is not None else {}  # thread id -> seconds of gate work
+        self.busy = busy if busy is not None else set()  # thread ids inside a gate check now
         self.threshold_s = threshold_ms / 1000
         self.context = context  # () -> (test nodeid, phase)
         self.stalls: list[Stall] = []
@@ -119,7 +133,7 @@ class Watchdog:
             if watched is not None and watched.probe_sent is not None:
                 # The loop stopped before the probe ran: the last callback held it until now.
                 if self._gating:
-                    self._measured(watched, now - watched.probe_sent, frame=None)
+                    self._measured(watched, self._lag(watched, now), frame=None)
                 _forget_probe(watched)  # a probe left in the loop's queue must not count later
 
     # -- the watchdog thread ---------------------------------------------------------------------
@@ -139,13 +153,17 @@ class Watchdog:
         if watched.probe_sent is None:
             watched.probe_id += 1
             watched.probe_sent = now
+            watched.own_at_probe = self.own_time.get(watched.thread_id, 0.0)
             try:
                 watched.loop.call_soon_threadsafe(self._probe_ran, watched, watched.probe_id)
             except RuntimeError:  # the loop closed under us
                 watched.probe_sent = None
-        elif watched.stall_index is None and now - watched.probe_sent >= self.threshold_s:
-            frame = sys._current_frames().get(watched.thread_id)
-            self._measured(watched, now - watched.probe_sent, frame)
+        elif watched.stall_index is None and watched.thread_id not in self.busy:
+            lag = self._lag(watched, now)
+            if lag >= self.threshold_s:
+                frame = sys._current_frames().get(watched.thread_id)
+                if watched.thread_id not in self.busy:  # entered a check meanwhile: look next time
+                    self._measured(watched, lag, frame)
 
     def _probe_ran(self, watched: _Watched, probe_id: int) -> None:
         """Runs on the loop thread once the callback that held the loop has returned."""
@@ -154,9 +172,15 @@ class Watchdog:
             current = self._watched.get(id(watched.loop))
             if current is not watched or watched.probe_id != probe_id or watched.probe_sent is None:
                 return  # a probe from an earlier run of this loop, or from between tests
-            self._measured(watched, now - watched.probe_sent, frame=None)
+            self._measured(watched, self._lag(watched, now), frame=None)
             watched.probe_sent = None
             watched.stall_index = None
+
+    def _lag(self, watched: _Watched, now: float) -> float:
+        """Time since the probe was sent, less the gate's own work on that loop thread."""
+        assert watched.probe_sent is not None
+        own = self.own_time.get(watched.thread_id, 0.0) - watched.own_at_probe
+        return now - watched.probe_sent - own
 
     def _measured(self, watched: _Watched, lag_s: float, frame: types.FrameType | None) -> None:
         """Record a new stall, or update the duration of the one already caught (lock held)."""
