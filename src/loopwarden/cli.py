@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "baseline": "loopwarden.workflow.baseline_command",
     "catalog": "loopwarden.workflow.catalog_command",
     "rule": "loopwarden.workflow.rule_command",
+    "explain": "loopwarden.static.explain_cmd",
 }
 
 
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--format", choices=("text", "summary", "json", "sarif", "github", "gitlab"), default="text")
     scan.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
     scan.add_argument("--min-priority", type=_priority, default=None, metavar="LEVEL", help="report only findings at or above LEVEL (HIGH, MEDIUM, LOW)")
-    scan.add_argument("--fail-on", type=_priority, default=None, metavar="LEVEL", help="exit 1 when a finding is at or above LEVEL (default LOW)")
+    scan.add_argument("--fail-on", type=_priority, default=None, metavar="LEVEL", help="exit 1 when a finding is at or above LEVEL (default HIGH)")
     scan.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="gitignore-style pattern to skip (repeatable)")
     scan.add_argument("--no-gitignore", action="store_true", help="scan files that .gitignore excludes")
     scan.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="N", help="worker processes for per-file analysis (default: number of cores)")
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--include-uncommitted", action="store_true", help="with --diff: include the index's and working tree's changes")
     scan.add_argument("--baseline", metavar="FILE", help="report only findings not recorded in FILE (see `loopwarden baseline`)")
     scan.add_argument("--no-baseline", action="store_true", help="ignore the configured baseline")
+    scan.add_argument("--show-unresolved", action="store_true", help="list the calls the scanner cannot resolve in code that runs on the loop")
     for module in COMMANDS.values():
         importlib.import_module(module).add_parser(commands)
     return parser
@@ -166,10 +168,16 @@ def _scan(args: argparse.Namespace) -> int:
     _note_internal_errors(result.skipped)
     color = args.color == "always" or (args.color == "auto" and args.output is None and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
     report = render(result, args.format, color=color)
+    if args.show_unresolved and args.format in ("text", "summary"):
+        from loopwarden.report.text import unresolved_lines
+
+        report += "\n".join(unresolved_lines(result))
     if args.output:
         _write_atomically(Path(args.output), report)
     else:
-        sys.stdout.write(report)
+        from loopwarden.report.text import fits, plain
+
+        sys.stdout.write(report if fits(report, sys.stdout.encoding) else plain(report, sys.stdout.encoding))
     failing = any(PRIORITY_RANK[f.priority] <= PRIORITY_RANK[fail_on] for f in result.findings)
     return EXIT_FINDINGS if failing or result.skipped else EXIT_CLEAN
 

@@ -20,7 +20,7 @@ class Config:
     respect_gitignore: bool = True
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     min_priority: str = "LOW"
-    fail_on: str = "LOW"
+    fail_on: str = "HIGH"  # what serves traffic and blocks for real; see docs/triage.md
     catalog: dict[str, Any] = field(default_factory=dict)
     baseline: str | None = None  # baseline file for `scan`, relative to the pyproject.toml
     source: Path | None = None  # the pyproject.toml it came from

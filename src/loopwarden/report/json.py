@@ -1,4 +1,4 @@
-"""JSON report, schema 1 (documented in docs/json-schema.md, validated in the tests)."""
+"""JSON report, schema 2 (documented in docs/json-schema.md, validated in the tests)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import json
 from collections import Counter
 
 from loopwarden import __version__
-from loopwarden.static.findings import PRIORITIES, Finding
+from loopwarden.static.findings import PRIORITIES, EntryPoint, Finding
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def finding_dict(finding: Finding) -> dict:
@@ -18,7 +18,7 @@ def finding_dict(finding: Finding) -> dict:
         "location": {
             "path": finding.path,
             "line": finding.line,
-            "column": finding.column,
+            "column": finding.column + 1,
             "function": finding.function,
         },
         "blocking_call": {
@@ -27,20 +27,47 @@ def finding_dict(finding: Finding) -> dict:
             "symbol": finding.symbol,
         },
         "event_loop_exposure": finding.exposure,
-        "chain": [
-            {
-                "function": s.function,
-                "path": s.path,
-                "line": s.line,
-                **({"inferred": True} if s.inferred else {}),
-                **({"elided": s.elided} if s.elided else {}),
-            }
-            for s in finding.chain
-        ],
+        "chain": chain_list(finding.chain),
+        "entry_points": [entry_dict(p) for p in finding.entry_points],
+        "entry_points_total": finding.entry_total,
         "inferred": finding.inferred,
         "reason": finding.reason,
         "code": finding_code(finding),
         "fix": finding.fix,
+    }
+
+
+def chain_list(chain) -> list[dict]:
+    return [
+        {
+            "function": s.function,
+            "path": s.path,
+            "line": s.line,
+            **({"inferred": True} if s.inferred else {}),
+            **({"elided": s.elided} if s.elided else {}),
+        }
+        for s in chain
+    ]
+
+
+def entry_dict(point: EntryPoint) -> dict:
+    offload = (
+        {"function": point.offload_function, "path": point.offload_path, "line": point.offload_line}
+        if point.offload_line
+        else None
+    )
+    return {
+        "function": point.function,
+        "path": point.path,
+        "line": point.line,
+        "kind": point.kind,
+        "scope": point.scope,
+        "label": point.label,
+        "exposure": point.exposure,
+        "priority": point.priority,
+        "chain": chain_list(point.chain),
+        "offload": offload,
+        **({"inferred": True} if point.inferred else {}),
     }
 
 
@@ -63,9 +90,12 @@ def report_dict(result) -> dict:
             "by_priority": {p: by_priority.get(p, 0) for p in PRIORITIES},
             "skipped": len(result.skipped),
             "suppressed": result.suppressed,
+            "hidden": getattr(result, "hidden", 0),
+            "unresolved": len(getattr(result, "unresolved", ())),
         },
         "findings": [finding_dict(f) for f in result.findings],
         "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped],
+        "suppression_notes": [{"path": n.path, "line": n.line, "message": n.message} for n in getattr(result, "suppression_notes", ())],
     }
 
 

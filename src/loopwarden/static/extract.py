@@ -415,6 +415,7 @@ class _Context:
 
     def stmt_If(self, stmt: ast.If) -> None:
         if self.fn.is_module_body and _is_main_guard(stmt.test):
+            self.ex.summary.main_refs.extend(main_guard_refs(self, stmt))
             return  # runs as a script, not at import
         self.eval(stmt.test)
         self.visit_block(stmt.body)
@@ -529,6 +530,7 @@ class _Context:
             fn.is_generator = False  # its body runs on `with`, like a call
         fn.is_startup = any(_is_startup_decorator(d) for d in node.decorator_list)
         fn.is_cached = any(n.rpartition(".")[2] in _CACHING_DECORATORS for n in decorator_names)
+        fn.decorator_args = decorator_args(node)
         if class_qualname is None and not self.fn.is_module_body:
             self.scope.names[node.name] = ("name", fn.qualname)
         return fn
@@ -995,6 +997,27 @@ def _union(*refs: Ref) -> Ref:
     if len(members) == 1:
         return members[0]
     return ("union", members)
+
+
+def decorator_args(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str | None, ...]:
+    """The first string argument of each decorator (``@app.get("/notes")`` -> "/notes")."""
+    found: list[str | None] = []
+    for decorator in node.decorator_list:
+        first = decorator.args[0] if isinstance(decorator, ast.Call) and decorator.args else None
+        found.append(first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None)
+    return tuple(found)
+
+
+def main_guard_refs(ctx: _Context, stmt: ast.If) -> list[Ref]:
+    """Functions called under ``if __name__ == "__main__":`` (``asyncio.run(main())`` -> main):
+    script entry points, run once, not at import."""
+    refs: list[Ref] = []
+    for node in ast.walk(stmt):
+        if isinstance(node, ast.Call) and isinstance(node.func, (ast.Name, ast.Attribute)):
+            ref = _StaticRef(ctx).ref(node.func)
+            if ref is not None:
+                refs.append(ref)
+    return refs
 
 
 def extract_module(tree: ast.Module, summary: ModuleSummary, options: ExtractOptions, package: str) -> ModuleSummary:

@@ -5,17 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from loopwarden.catalog.categories import CHEAP, FREE
+from loopwarden.static.entries import CLI_SCOPE, SCOPE_RANK, STARTUP_SCOPE, TEST_SCOPE, UNREFERENCED, EntryPoints
 from loopwarden.static.index import ProgramIndex
 from loopwarden.static.reach import (
     ASYNC_REACHABLE,
+    CLI,
     DIRECT_ASYNC,
     STARTUP,
     SYNC_HOOK,
+    TEST,
     CallGraph,
-    Reached,
+    Root,
     SinkHit,
+    Source,
 )
-from loopwarden.static.summary import ModuleSummary
+from loopwarden.static.summary import ENTER, ModuleSummary
 
 HIGH, MEDIUM, LOW = "HIGH", "MEDIUM", "LOW"
 PRIORITIES = (HIGH, MEDIUM, LOW)
@@ -29,6 +33,27 @@ class ChainStep:
     line: int  # the call that leads to the next step (the blocking call, for the last step)
     inferred: bool = False  # reached through a call on an abstract base
     elided: int = 0  # steps left out just before this one (very long chains are shortened)
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """One place where the blocking call's chain starts on the loop, and where to fix it."""
+
+    function: str  # the entry point (a route, an async API, a hook, a test, ...), qualified
+    path: str
+    line: int  # its def line
+    kind: str  # route, websocket, handler, tool, node, task, setup, callback, hook, async-api, ...
+    scope: str  # serving, api, unreferenced, startup, cli, test
+    label: str  # "route GET /notes"
+    exposure: str
+    priority: str
+    chain: tuple[ChainStep, ...]  # from the entry point to the blocking call
+    offload_function: str  # the last function of the chain still in async code (or the hook)
+    offload_path: str
+    offload_line: int  # its call that leaves async code: where the offload goes
+    inferred: bool = False
+    cached: bool = False
+    twin: str | None = None  # a sync hook's missing async twin
 
 
 @dataclass(frozen=True)
@@ -46,6 +71,8 @@ class Finding:
     reason: str
     fix: str
     inferred: bool = False
+    entry_points: tuple[EntryPoint, ...] = ()  # best first, at most MAX_ENTRY_POINTS
+    entry_total: int = 0  # how many entry points reach it in all
 
     @property
     def key(self) -> str:
@@ -74,54 +101,125 @@ def short_function(qualname: str, module: ModuleSummary) -> str:
     return f"{module.module.rpartition('.')[2]}.{local}"
 
 
-def _is_suppressed(module: ModuleSummary, hit: SinkHit, def_lines: tuple[int, ...]) -> bool:
-    lines = {hit.site.line, hit.site.end_line, *def_lines}
-    for line in lines:
+def _suppressed_by(module: ModuleSummary, hit: SinkHit, def_lines: tuple[int, ...]) -> int | None:
+    """The line of the suppression comment that covers this call, if any."""
+    for line in sorted({hit.site.line, hit.site.end_line, *def_lines}):
         if line not in module.suppressions:
             continue
         categories = module.suppressions[line]
         if categories is None or hit.sink.category in categories:
-            return True
-    return False
+            return line
+    return None
 
 
-def priority_of(exposure: str, hit: SinkHit, is_test: bool, inferred_chain: bool, cached: bool = False) -> str:
-    if exposure == STARTUP or is_test or hit.sink.cost == FREE:
+def priority_of(scope: str, hit: SinkHit, inferred_chain: bool, cached: bool = False) -> str:
+    """One entry point's priority: what serves traffic and blocks for real is HIGH."""
+    if scope in (STARTUP_SCOPE, CLI_SCOPE, TEST_SCOPE) or hit.sink.cost == FREE:
         return LOW
-    if hit.inferred or inferred_chain or cached or hit.sink.cost == CHEAP:
+    if scope == UNREFERENCED or hit.inferred or inferred_chain or cached or hit.sink.cost == CHEAP:
         return MEDIUM
     return HIGH
 
 
-def _exposure(function_is_root: bool, reached: Reached) -> str:
-    root = reached.root
-    if root.exposure == STARTUP:
+def _exposure(scope: str, root: Root, function: str) -> str:
+    if scope == TEST_SCOPE:
+        return TEST
+    if scope == CLI_SCOPE:
+        return CLI
+    if scope == STARTUP_SCOPE or root.exposure == STARTUP:
         return STARTUP
     if root.exposure == SYNC_HOOK:
         return SYNC_HOOK
-    return DIRECT_ASYNC if function_is_root else ASYNC_REACHABLE
+    return DIRECT_ASYNC if root.function == function else ASYNC_REACHABLE
 
 
-def build_findings(index: ProgramIndex, graph: CallGraph) -> tuple[list[Finding], int]:
+MAX_ENTRY_POINTS = 50  # per finding; entry_total counts them all
+
+
+@dataclass
+class Suppressions:
+    """Suppression comments that suppressed something, to report those that did not."""
+
+    used: set[tuple[str, int]]
+    hits: dict[tuple[str, int], set[str]]  # (path, line) -> categories of blocking calls there
+
+
+def build_findings(index: ProgramIndex, graph: CallGraph, entries: EntryPoints | None = None) -> tuple[list[Finding], int]:
     """All findings, sorted by (path, line, column), and the number suppressed."""
-    reached = graph.reach()
+    findings, suppressed, _ = build_findings_and_notes(index, graph, entries)
+    return findings, suppressed
+
+
+def build_findings_and_notes(
+    index: ProgramIndex, graph: CallGraph, entries: EntryPoints | None = None
+) -> tuple[list[Finding], int, list[SuppressionNote]]:
+    entries = entries or EntryPoints(index, graph)
+    roots = root_map(graph, entries)
     findings: list[Finding] = []
     suppressed = 0
-    for qualname, hits in graph.sinks.items():
-        if not hits or qualname not in reached:
+    marks = Suppressions(set(), {})
+    for qualname in sorted(graph.sinks):
+        hits = graph.sinks[qualname]
+        if not hits:
             continue
-        info = reached[qualname]
-        fn = index.functions[qualname]
         module = index.function_module[qualname]
-        exposure = _exposure(info.root.function == qualname, info)
-        steps = graph.chain(qualname, reached)
         for hit in hits:
-            if _is_suppressed(module, hit, fn.def_lines):
+            marks.hits.setdefault((module.path, hit.site.line), set()).add(hit.sink.category)
+        sources = graph.sources(qualname, roots)
+        if not sources:
+            continue
+        fn = index.functions[qualname]
+        for hit in hits:
+            used = _suppressed_by(module, hit, fn.def_lines)
+            if used is not None:
+                marks.used.add((module.path, used))
                 suppressed += 1
                 continue
-            findings.append(_finding(index, graph, reached, qualname, module, exposure, steps, hit))
+            findings.append(_finding(index, entries, qualname, module, sources, hit))
     findings.sort(key=lambda f: f.sort_key)
-    return findings, suppressed
+    return findings, suppressed, suppression_notes(index, marks)
+
+
+def root_map(graph: CallGraph, entries: EntryPoints) -> dict[str, Root]:
+    """Every function where code starts on the loop (or at start-up): async defs, sync hooks,
+    sync functions a framework registers, module bodies, lifespan handlers."""
+    loop, startup = graph.roots()
+    roots: dict[str, Root] = {}
+    for root in [*startup, *entries.sync_roots.values(), *loop]:
+        roots[root.function] = root
+    return roots
+
+
+@dataclass(frozen=True)
+class SuppressionNote:
+    path: str
+    line: int
+    message: str
+
+
+def suppression_notes(index: ProgramIndex, marks: Suppressions) -> list[SuppressionNote]:
+    """Suppression comments that suppress nothing (like ruff's RUF100), or name a category
+    that the blocking call on their line does not have."""
+    notes: list[SuppressionNote] = []
+    def_lines: dict[tuple[str, int], bool] = {}
+    for qualname, fn in index.functions.items():
+        path = index.function_module[qualname].path
+        for line in fn.def_lines:
+            def_lines[(path, line)] = True
+    for module in index.modules.values():
+        for line, categories in sorted(module.suppressions.items()):
+            if (module.path, line) in marks.used:
+                continue
+            written = "ignore" if categories is None else f"ignore[{','.join(sorted(categories))}]"
+            here = marks.hits.get((module.path, line), set())
+            if here and categories is not None and not (here & categories):
+                notes.append(SuppressionNote(module.path, line, f"mismatched suppression: {written}, but the blocking call here is {', '.join(sorted(here))}"))
+            elif (module.path, line) in def_lines:
+                notes.append(SuppressionNote(module.path, line, f"unused suppression: {written} on this function suppresses no finding"))
+            else:
+                notes.append(SuppressionNote(module.path, line, f"unused suppression: {written} suppresses no finding"))
+    notes.sort(key=lambda n: (n.path, n.line))
+    return notes
 
 
 MAX_CHAIN = 64  # longer chains (generated code) keep their first and last 32 steps
@@ -136,20 +234,9 @@ def _shortened(chain: list[ChainStep]) -> tuple[ChainStep, ...]:
     return (*chain[:half], marker, *chain[-half + 1 :])
 
 
-def _finding(index, graph, reached, qualname, module, exposure, steps, hit) -> Finding:
-    chain = []
-    for i, (function, line) in enumerate(steps):
-        step_module = index.function_module[function]
-        last = i == len(steps) - 1
-        chain.append(
-            ChainStep(
-                function=function,
-                path=step_module.path,
-                line=hit.site.line if last else line,
-                inferred=_edge_inferred(reached, function),
-            )
-        )
-    info = reached[qualname]
+def _finding(index: ProgramIndex, entries: EntryPoints, qualname: str, module: ModuleSummary, sources: list[Source], hit: SinkHit) -> Finding:
+    points = sorted((_entry_point(index, entries, qualname, source, hit) for source in sources), key=_entry_rank)
+    best = points[0]
     fn = index.functions[qualname]
     return Finding(
         path=module.path,
@@ -159,23 +246,61 @@ def _finding(index, graph, reached, qualname, module, exposure, steps, hit) -> F
         symbol=hit.sink.symbol,
         category=hit.sink.category,
         operation=hit.sink.operation,
-        exposure=exposure,
-        priority=priority_of(exposure, hit, module.is_test, info.inferred, _cached(index, chain)),
-        chain=_shortened(chain),
-        reason=_reason(index, exposure, chain, hit, info),
-        fix=_fix(index, exposure, chain, hit, info),
-        inferred=hit.inferred or info.inferred,
+        exposure=best.exposure,
+        priority=best.priority,
+        chain=best.chain,
+        reason=_reason(index, best, hit, len(points)),
+        fix=_fix(index, best, hit),
+        inferred=hit.inferred or best.inferred,
+        entry_points=tuple(points[:MAX_ENTRY_POINTS]),
+        entry_total=len(points),
     )
 
 
-def _cached(index: ProgramIndex, chain: list[ChainStep]) -> bool:
-    """A memoised function on the chain blocks on the first call (per key) only."""
-    return any(index.functions[step.function].is_cached for step in chain)
+def _entry_rank(point: EntryPoint) -> tuple:
+    return (PRIORITY_RANK[point.priority], SCOPE_RANK[point.scope], len(point.chain), point.function, point.offload_function)
 
 
-def _edge_inferred(reached: dict[str, Reached], function: str) -> bool:
-    info = reached[function]
-    return info.parent is not None and info.inferred and not reached[info.parent].inferred
+def _entry_point(index: ProgramIndex, entries: EntryPoints, qualname: str, source: Source, hit: SinkHit) -> EntryPoint:
+    root = source.root
+    context = entries.context(root.function)
+    lead = entries.path(root.function)[:-1]  # entry point ... the caller of the root
+    steps = [*lead, *source.steps]
+    chain = []
+    for i, (function, line) in enumerate(steps):
+        last = i == len(steps) - 1
+        chain.append(
+            ChainStep(
+                function=function,
+                path=index.function_module[function].path,
+                line=hit.site.line if last else line,
+                inferred=function in source.inferred_steps,
+            )
+        )
+    offload = chain[len(lead)]
+    if root.exposure == STARTUP and root.hook is None:  # import-time code: nothing to offload to
+        offload = ChainStep(offload.function, offload.path, 0)
+    scope = context.scope
+    exposure = _exposure(scope, root, qualname)
+    cached = any(index.functions[step.function].is_cached for step in chain[len(lead) :])
+    top = chain[0]
+    return EntryPoint(
+        function=context.top,
+        path=top.path,
+        line=index.functions[context.top].line,
+        kind=context.kind,
+        scope=scope,
+        label=context.label,
+        exposure=exposure,
+        priority=priority_of(scope, hit, source.inferred, cached),
+        chain=_shortened(chain),
+        offload_function=offload.function,
+        offload_path=offload.path,
+        offload_line=offload.line,
+        inferred=source.inferred,
+        cached=cached,
+        twin=root.twin,
+    )
 
 
 def _callable_name(index: ProgramIndex, qualname: str) -> str:
@@ -191,24 +316,43 @@ def _name(index: ProgramIndex, qualname: str) -> str:
     return short_function(qualname, index.function_module[qualname])
 
 
-def _reason(index, exposure, chain, hit, info) -> str:
+def _reason(index: ProgramIndex, best: EntryPoint, hit: SinkHit, total: int) -> str:
     what = f"{short_symbol(hit.sink.symbol)} ({hit.sink.category})"
     if hit.inferred:
         what += f", matched by the method name .{hit.sink.operation}() on a value of unknown type"
-    if exposure == DIRECT_ASYNC:
-        return f"{what} is called directly in async {_name(index, chain[-1].function)}"
-    if exposure == ASYNC_REACHABLE:
-        cached = [_name(index, s.function) for s in chain if index.functions[s.function].is_cached]
-        note = f"; {cached[0]} is memoised, so only its first call per key blocks" if cached else ""
+    entry = f" (entry point: {best.label})" if best.function != best.offload_function or best.kind not in ("async-api",) else ""
+    others = f"; {total - 1} more entry point(s) reach it" if total > 1 else ""
+    root = best.offload_function
+    holder = best.chain[-1].function
+    if best.exposure == DIRECT_ASYNC:
+        return f"{what} is called directly in async {_name(index, holder)}{entry}{others}"
+    if best.exposure == ASYNC_REACHABLE:
+        note = f"; {_name(index, best_cached(index, best))} is memoised, so only its first call per key blocks" if best.cached else ""
+        away = len(best.chain) - 1 - _index_of(best, root)
         return (
-            f"{what} runs on the event loop: async {_name(index, chain[0].function)} calls "
-            f"{_name(index, chain[-1].function)} without offloading ({len(chain) - 1} call(s) away){note}"
+            f"{what} runs on the event loop: async {_name(index, root)} calls "
+            f"{_name(index, holder)} without offloading ({away} call(s) away){entry}{note}{others}"
         )
-    if exposure == SYNC_HOOK:
-        return f"{what} runs on the event loop in sync hook {info.root.hook}, which an async runner calls directly"
-    if info.root.hook == "lifespan":
-        return f"{what} runs in start-up or shutdown code ({_name(index, chain[0].function)}), before requests are served"
+    if best.exposure == SYNC_HOOK:
+        return f"{what} runs on the event loop in sync hook {best.label}, which an async runner calls directly{others}"
+    if best.exposure == TEST:
+        return f"{what} is reached only from tests ({best.label}): not a production finding"
+    if best.exposure == CLI:
+        return f"{what} runs only in script or CLI code ({best.label}), not while serving"
+    if best.kind == "lifespan":
+        return f"{what} runs in start-up or shutdown code ({_name(index, best.function)}), before requests are served"
     return f"{what} runs at import time (module-level code)"
+
+
+def best_cached(index: ProgramIndex, point: EntryPoint) -> str:
+    return next(s.function for s in point.chain if index.functions[s.function].is_cached)
+
+
+def _index_of(point: EntryPoint, function: str) -> int:
+    for i, step in enumerate(point.chain):
+        if step.function == function:
+            return i
+    return 0
 
 
 _CATEGORY_FIX = {
@@ -222,17 +366,42 @@ _CATEGORY_FIX = {
 }
 
 
-def _fix(index, exposure, chain, hit, info) -> str:
+def _fix(index: ProgramIndex, best: EntryPoint, hit: SinkHit) -> str:
+    exposure = best.exposure
+    if exposure == TEST:
+        return "none needed in production code; offload it in the test if the test's loop must stay responsive"
+    if exposure == CLI:
+        return "runs in a script or CLI run, not while serving; offload it only if that loop must stay responsive"
     if exposure == STARTUP:
-        if info.root.hook == "lifespan":
+        if best.kind == "lifespan":
             return "runs once at start-up or shutdown; acceptable there, or offload it to keep the loop responsive"
         return "runs once at import; acceptable at start-up, or move it into an explicit initialisation step"
     if exposure == SYNC_HOOK:
-        twin = info.root.twin
-        if twin:
-            return f"define the async twin {twin}() and offload the blocking work there with await asyncio.to_thread(...)"
+        if best.twin:
+            return f"define the async twin {best.twin}() and offload the blocking work there with await asyncio.to_thread(...)"
         return "offload the blocking work inside the hook, or register an async handler instead"
     if exposure == ASYNC_REACHABLE:
-        entry, helper = chain[0], chain[1]
-        return f"offload the call at {entry.path}:{entry.line}: await asyncio.to_thread({_callable_name(index, helper.function)}, ...)"
+        helper = best.chain[_index_of(best, best.offload_function) + 1]
+        return f"offload the call at {best.offload_path}:{best.offload_line}: await asyncio.to_thread({_callable_name(index, helper.function)}, ...)"
+    block = _with_block(index, best.chain[-1].function, hit)
+    if block is not None:
+        return block
     return _CATEGORY_FIX.get(hit.sink.category, f"offload with await asyncio.to_thread({short_symbol(hit.sink.symbol)}, ...)")
+
+
+def _with_block(index: ProgramIndex, function: str, hit: SinkHit) -> str | None:
+    """``with open(p) as f: ...`` in async code: the whole block belongs off the loop, in one hop
+    (a nested def run by to_thread), not just the call that opens it."""
+    site = hit.site
+    entered = any(
+        c.kind == ENTER and c.line == site.line and c.col == site.col for c in index.functions[function].calls
+    )
+    if not entered:
+        return None
+    cleanup = ""
+    if hit.sink.symbol.startswith("tempfile.") and "Directory" in hit.sink.symbol:
+        cleanup = " (its exit deletes the directory tree: keep the cleanup inside the nested def too)"
+    return (
+        f"move the whole `with {short_symbol(hit.sink.symbol)}(...)` block off the loop in one hop: "
+        f"def _work(): with ...: ...; then await asyncio.to_thread(_work){cleanup}"
+    )

@@ -21,7 +21,9 @@ DIRECT_ASYNC = "DIRECT_ASYNC"
 ASYNC_REACHABLE = "ASYNC_REACHABLE"
 SYNC_HOOK = "SYNC_HOOK"
 STARTUP = "STARTUP"
-EXPOSURES = (DIRECT_ASYNC, ASYNC_REACHABLE, SYNC_HOOK, STARTUP)
+CLI = "CLI"  # reached only from a script, a CLI main() or example code
+TEST = "TEST"  # reached only from tests
+EXPOSURES = (DIRECT_ASYNC, ASYNC_REACHABLE, SYNC_HOOK, STARTUP, CLI, TEST)
 
 
 # Method names too common to guess the receiver's class from (dict.get, file.close, ...).
@@ -66,6 +68,17 @@ class Reached:
     inferred: bool
 
 
+@dataclass(frozen=True)
+class Source:
+    """A root reaching a function through sync calls: steps (function, line of the call to
+    the next step) from the root to the function, whose own line is 0."""
+
+    root: Root
+    steps: tuple[tuple[str, int], ...]
+    inferred: bool
+    inferred_steps: frozenset[str] = frozenset()  # steps entered through an inferred edge
+
+
 class CallGraph:
     def __init__(self, index: ProgramIndex) -> None:
         self.index = index
@@ -73,6 +86,8 @@ class CallGraph:
         self.edges: dict[str, list[Edge]] = {}
         self.sinks: dict[str, list[SinkHit]] = {}
         self.errors: list[tuple[str, str]] = []  # (function, reason): analysis bugs, reported as skipped
+        self.async_edges: dict[str, list[Edge]] = {}  # calls creating a coroutine of a project async def
+        self._callers: dict[str, list[tuple[str, int, bool]]] | None = None
         self._offload_entry = {q for q, fn in index.functions.items() if self._decorated_with_offload(fn)}
         self._project_wrappers = self._find_project_wrappers()
         for qualname, fn in index.functions.items():
@@ -104,6 +119,8 @@ class CallGraph:
                 continue
             value = self.index.resolve(site.ref)
             edges.extend(self._edges_to(value, site))
+            if site.kind == CALL:
+                self._note_async_call(fn.qualname, value, site.line)
             if not site.awaited:
                 hit = self._sink(value, site, fn.is_module_body)
                 if hit is not None:
@@ -124,6 +141,25 @@ class CallGraph:
         if self.index.is_abstract_method(value[1]):
             edges += [Edge(o, site.line, inferred=True) for o in self._sync_overrides(value[1])]
         return edges
+
+    def _note_async_call(self, caller: str, value: Value, line: int) -> None:
+        for target in self._async_functions(value):
+            self.async_edges.setdefault(caller, []).append(Edge(target, line))
+
+    def _async_functions(self, value: Value) -> list[str]:
+        if value is None:
+            return []
+        if value[0] == "any":
+            return [q for v in value[1] for q in self._async_functions(v)]
+        if value[0] != "func":
+            return []
+        fn = self.index.functions.get(value[1])
+        if fn is None or not fn.is_async:
+            return []
+        found = [value[1]]
+        if self.index.is_abstract_method(value[1]):
+            found += [o for o in self.index.overrides(value[1]) if self.index.functions[o].is_async]
+        return found
 
     def _sync_overrides(self, qualname: str) -> list[str]:
         """Overrides a call on an abstract method may reach. When some overrides are async,
@@ -420,6 +456,57 @@ class CallGraph:
                 queue.append(edge.target)
                 order.append(edge.target)
         return order
+
+    # -- reverse search: every root that reaches one function -------------------------------
+    def callers(self) -> dict[str, list[tuple[str, int, bool]]]:
+        """Reverse of the sync call edges: callee -> [(caller, line, inferred)], in a fixed order."""
+        if self._callers is None:
+            callers: dict[str, list[tuple[str, int, bool]]] = {}
+            for caller, edges in self.edges.items():
+                for edge in edges:
+                    callers.setdefault(edge.target, []).append((caller, edge.line, edge.inferred))
+            for items in callers.values():
+                items.sort(key=lambda c: (c[2], c[0], c[1]))
+            self._callers = callers
+        return self._callers
+
+    def sources(self, function: str, roots: dict[str, Root]) -> list[Source]:
+        """Every root whose sync calls reach ``function``, each with its shortest chain.
+
+        One breadth-first search backwards from the function over sync call edges (certain
+        edges first, then inferred ones): the cost is the size of the function's sync callers,
+        not the number of entry points, and every root gets a chain of its own."""
+        callers = self.callers()
+        nxt: dict[str, tuple[str | None, int, bool]] = {function: (None, 0, False)}
+        entered: set[str] = set()  # callees entered through an inferred edge
+        order = [function]
+        for allow_inferred in (False, True):
+            queue = deque(order if allow_inferred else [function])
+            while queue:
+                current = queue.popleft()
+                inferred_here = nxt[current][2]
+                for caller, line, inferred in callers.get(current, ()):
+                    if caller in nxt or (inferred and not allow_inferred):
+                        continue
+                    nxt[caller] = (current, line, inferred_here or inferred)
+                    if inferred:
+                        entered.add(current)
+                    queue.append(caller)
+                    order.append(caller)
+        found: list[Source] = []
+        for qualname in order:
+            root = roots.get(qualname)
+            if root is None:
+                continue
+            steps: list[tuple[str, int]] = []
+            current: str | None = qualname
+            while current is not None:
+                following, line, _ = nxt[current]
+                steps.append((current, line))
+                current = following
+            marked = frozenset(step for step, _ in steps[1:] if step in entered) if nxt[qualname][2] else frozenset()
+            found.append(Source(root, tuple(steps), nxt[qualname][2], marked))
+        return found
 
     def chain(self, function: str, reached: dict[str, Reached]) -> list[tuple[str, int]]:
         """[(function, line of the call to the next step)] from the root to ``function``."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from loopwarden.catalog import Catalog
 from loopwarden.static.discover import SourceFile, discover
 from loopwarden.static.extract import ExtractOptions, extract_module, parse_suppressions
-from loopwarden.static.findings import PRIORITY_RANK, Finding, build_findings
+from loopwarden.static.findings import PRIORITY_RANK, Finding, SuppressionNote, build_findings_and_notes
 from loopwarden.static.index import ProgramIndex
 from loopwarden.static.newsyntax import downlevel
 from loopwarden.static.reach import CallGraph
@@ -33,6 +33,10 @@ class ScanResult:
     files: int
     lines: int
     modules: list[ModuleSummary] = field(default_factory=list, repr=False)
+    hidden: int = 0  # findings below min_priority, left out
+    suppression_notes: list[SuppressionNote] = field(default_factory=list)  # unused / mismatched
+    unresolved: list = field(default_factory=list)  # loopwarden.static.explain.Unresolved, on the loop
+    program: tuple | None = field(default=None, repr=False)  # (index, graph, entries, all findings), for explain
 
 
 def extract_options(catalog: Catalog) -> ExtractOptions:
@@ -172,10 +176,16 @@ def scan(
     index = ProgramIndex(modules, catalog)
     skipped += index.errors
     graph = CallGraph(index)
-    findings, suppressed = build_findings(index, graph)
+    from loopwarden.static.entries import EntryPoints
+    from loopwarden.static.explain import unresolved_calls
+
+    entries = EntryPoints(index, graph)
+    findings, suppressed, notes = build_findings_and_notes(index, graph, entries)
     skipped += [Skipped(index.function_module[q].path, reason) for q, reason in graph.errors]
     limit = PRIORITY_RANK[min_priority]
-    findings = [f for f in findings if PRIORITY_RANK[f.priority] <= limit]
+    findings_all = findings
+    shown = [f for f in findings if PRIORITY_RANK[f.priority] <= limit]
+    hidden, findings = len(findings) - len(shown), shown
     skipped.sort(key=lambda s: s.path)
     return ScanResult(
         findings=findings,
@@ -184,4 +194,8 @@ def scan(
         files=len(modules),
         lines=sum(m.lines for m in modules),
         modules=modules,
+        hidden=hidden,
+        suppression_notes=notes,
+        unresolved=unresolved_calls(index, graph, entries),
+        program=(index, graph, entries, findings_all),
     )

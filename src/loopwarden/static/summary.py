@@ -84,6 +84,7 @@ class FunctionSummary:
     is_generator: bool = False  # a sync generator: its body runs where it is iterated
     is_startup: bool = False  # lifespan / on_event("startup") handler: runs before serving
     is_cached: bool = False  # @lru_cache, @cache, @cached_property: its body runs once per key
+    decorator_args: tuple[str | None, ...] = ()  # first string argument of each decorator (a route path)
 
 
 @dataclass
@@ -111,6 +112,7 @@ class ModuleSummary:
     startup_refs: list[Ref] = field(default_factory=list)  # lifespan=..., on_startup=[...]
     star_imports: list[str] = field(default_factory=list)  # modules of `from m import *`
     errors: list[str] = field(default_factory=list)  # internal errors that cost one unit each
+    main_refs: list[Ref] = field(default_factory=list)  # called under `if __name__ == "__main__":`
 
     @property
     def body_qualname(self) -> str:

@@ -1,0 +1,69 @@
+"""Framework-registered entry points (``entries.toml``): one rule per way of registering."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any
+
+_KEYS = {"framework", "kind", "decorator", "name", "base", "methods", "call", "arg", "path", "sync"}
+
+
+@dataclass(frozen=True)
+class EntryRule:
+    framework: str
+    kind: str
+    decorator: tuple[str, ...] = ()
+    name: tuple[str, ...] = ()
+    base: str | None = None
+    methods: tuple[str, ...] = ()
+    call: tuple[str, ...] = ()
+    arg: int = 0
+    path: bool = False
+    sync: bool = False
+
+
+def glob_matches(patterns: tuple[str, ...], names: set[str]) -> bool:
+    return any(_regex(p).fullmatch(n) for p in patterns for n in names)
+
+
+@cache
+def _regex(glob: str) -> re.Pattern[str]:
+    return re.compile(".*".join(re.escape(part) for part in glob.split("*")))
+
+
+def _parse(table: dict[str, Any], where: str) -> EntryRule:
+    unknown = set(table) - _KEYS
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+
+    def strings(key: str) -> tuple[str, ...]:
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ValueError(f"{where}: {key} must be a list of non-empty strings")
+        return tuple(value)
+
+    return EntryRule(
+        framework=str(table["framework"]),
+        kind=str(table["kind"]),
+        decorator=strings("decorator"),
+        name=strings("name"),
+        base=table.get("base"),
+        methods=strings("methods"),
+        call=strings("call"),
+        arg=int(table.get("arg", 0)),
+        path=bool(table.get("path", False)),
+        sync=bool(table.get("sync", False)),
+    )
+
+
+@lru_cache(maxsize=1)
+def entry_rules() -> tuple[EntryRule, ...]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    data = tomllib.loads(resources.files("loopwarden.catalog").joinpath("entries.toml").read_text("utf-8"))
+    return tuple(_parse(t, f"entries.toml: entry[{i}]") for i, t in enumerate(data.get("entry", [])))

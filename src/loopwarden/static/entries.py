@@ -1,0 +1,281 @@
+"""Entry points: where each function's work comes from, and whether that serves traffic.
+
+Every function gets one *context*: the best entry point that reaches it through calls
+(sync calls and calls that create coroutines) and the path from there. Entry points are
+ranked by *scope*, and a function takes the best scope that reaches it:
+
+    serving       registered with a framework (route, websocket, handler, tool, node, task,
+                  Home Assistant setup or @callback), a sync framework hook, or an async def
+                  handed as a callback to another call
+    api           an async def nobody in the scan calls, with a public name: a library's
+                  public API, or an application handler registered in a way not seen
+    unreferenced  an async def nobody calls, with a private name, registered nowhere seen
+    startup       lifespan / on_startup code, import-time code
+    cli           `main()` run by `asyncio.run` under `if __name__ == "__main__"`, async code
+                  run from sync code that nothing calls (a console script), and code in
+                  examples/, scripts/, docs/, benchmarks/ folders
+    test          test code
+
+What identifies a framework registration lives in ``catalog/entries.toml``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from loopwarden.catalog.entries import EntryRule, entry_rules, glob_matches
+from loopwarden.static.index import ProgramIndex
+from loopwarden.static.reach import SYNC_HOOK, CallGraph, Root, _same_class
+from loopwarden.static.summary import CALL, FunctionSummary, ModuleSummary
+
+SERVING, API, UNREFERENCED, STARTUP_SCOPE, CLI_SCOPE, TEST_SCOPE = "serving", "api", "unreferenced", "startup", "cli", "test"
+SCOPES = (SERVING, API, UNREFERENCED, STARTUP_SCOPE, CLI_SCOPE, TEST_SCOPE)
+SCOPE_RANK = {SERVING: 0, API: 1, UNREFERENCED: 2, STARTUP_SCOPE: 3, CLI_SCOPE: 3, TEST_SCOPE: 4}
+
+# Folders whose code is run by hand, not served.
+SCRIPT_FOLDERS = frozenset({"examples", "example", "scripts", "script", "docs", "doc", "benchmarks", "benchmark", "bench"})
+_HTTP_VERBS = frozenset({"get", "post", "put", "delete", "patch", "head", "options"})
+
+
+@dataclass(frozen=True)
+class Context:
+    top: str  # the entry point's qualified name
+    scope: str
+    kind: str  # route, websocket, handler, tool, node, task, setup, callback, hook, async-api, ...
+    label: str  # "route GET /notes"
+    parent: str | None = None  # previous function on the path from the entry point
+    line: int = 0  # the call in ``parent``
+
+
+def is_script_module(module: ModuleSummary) -> bool:
+    """Code under examples/, scripts/, docs/... inside what was scanned (the dotted module
+    name, so scanning ``examples/demo_app`` itself treats it as an application)."""
+    return any(part in SCRIPT_FOLDERS for part in module.module.split(".")[:-1])
+
+
+class EntryPoints:
+    def __init__(self, index: ProgramIndex, graph: CallGraph) -> None:
+        self.index = index
+        self.graph = graph
+        self.rules = entry_rules()
+        self.registered: dict[str, tuple[str, str]] = {}  # function -> (kind, label)
+        self.sync_roots: dict[str, Root] = {}  # sync functions a rule puts on the loop
+        self._find_registered()
+        self.contexts: dict[str, Context] = {}
+        self._propagate()
+
+    # -- what frameworks register ----------------------------------------------------------
+    def _find_registered(self) -> None:
+        functions = self.index.functions
+        for qualname in sorted(functions):
+            fn = functions[qualname]
+            if fn.is_module_body:
+                continue
+            for rule in self.rules:
+                label = self._matches(fn, rule)
+                if label is not None and (fn.is_async or rule.sync):
+                    self._register(qualname, rule.kind, label, fn)
+                    break
+        for class_qualname in sorted(self.index.classes):
+            base_rules = [r for r in self.rules if r.base]
+            if not base_rules:
+                break
+            ancestors = self.index.ancestors(class_qualname)
+            cls = self.index.classes[class_qualname]
+            for rule in base_rules:
+                if not any(_same_class(a, rule.base) for a in ancestors):
+                    continue
+                for method in rule.methods:
+                    target = cls.methods.get(method)
+                    fn = functions.get(target) if target else None
+                    if fn is not None and (fn.is_async or rule.sync) and target not in self.registered:
+                        label = f"{rule.framework} {rule.kind} {cls.local_name}.{method}"
+                        self._register(target, rule.kind, label, fn)
+        call_rules = [r for r in self.rules if r.call]
+        for qualname in sorted(functions):
+            for site in functions[qualname].calls:
+                if site.kind != CALL or not call_rules or site.ref is None:
+                    continue
+                names = self._callee_names(site.ref)
+                for rule in call_rules:
+                    if rule.arg < len(site.args) and glob_matches(rule.call, names):
+                        self._register_value(site.args[rule.arg], rule.kind, f"{rule.framework} {rule.kind} ({sorted(names)[0].rpartition('.')[2]})")
+                        break
+                else:  # an async def handed to a call by reference runs when that call decides
+                    for arg in site.args:
+                        self._register_value(arg, "callback", f"callback passed to {self._short(site.ref)}", async_only=True)
+
+    def _register_value(self, ref, kind: str, label: str, async_only: bool = False) -> None:
+        if ref is None or ref[0] == "call":
+            return
+        value = self.index.resolve(ref)
+        if value is None or value[0] != "func" or value[1] in self.registered:
+            return
+        fn = self.index.functions.get(value[1])
+        if fn is None or (async_only and not fn.is_async) or fn.is_module_body:
+            return
+        if fn.is_async:
+            self._register(value[1], kind, label, fn)
+
+    def _register(self, qualname: str, kind: str, label: str, fn: FunctionSummary) -> None:
+        self.registered[qualname] = (kind, label)
+        if not fn.is_async:
+            self.sync_roots[qualname] = Root(qualname, SYNC_HOOK, hook=label)
+
+    def _short(self, ref) -> str:
+        if ref[0] == "attr":
+            return f".{ref[2]}()"
+        value = self.index.resolve(ref)
+        if value is not None and value[0] in ("ext", "func", "class"):
+            return f"{value[1].rpartition('.')[2]}()"
+        return "a call"
+
+    def _callee_names(self, ref) -> set[str]:
+        names = set()
+        if ref[0] == "attr":
+            names.add(f"?.{ref[2]}")
+        elif ref[0] == "name":
+            names.add(ref[1])
+        value = self.index.resolve(ref)
+        if value is not None and value[0] in ("ext", "class", "func"):
+            names.add(value[1])
+        return names
+
+    def _matches(self, fn: FunctionSummary, rule: EntryRule) -> str | None:
+        if rule.name and fn.class_qualname is None and glob_matches(rule.name, {fn.local_name}):
+            return f"{rule.framework} {fn.local_name}"
+        if not rule.decorator:
+            return None
+        args = fn.decorator_args if len(fn.decorator_args) == len(fn.decorators) else (None,) * len(fn.decorators)
+        for ref, written, arg in zip(fn.decorators, fn.decorator_names, args, strict=True):
+            names = {written}
+            value = self.index.resolve(ref[1] if ref is not None and ref[0] == "call" else ref)
+            if value is not None and value[0] == "ext":
+                names.add(value[1])
+            if not glob_matches(rule.decorator, names):
+                continue
+            if rule.path:
+                if arg is None:
+                    continue
+                verb = written.rpartition(".")[2]
+                method = f"{verb.upper()} " if verb in _HTTP_VERBS else ""
+                return f"{rule.kind} {method}{arg}"
+            return f"{rule.framework} {rule.kind} @{written}"
+        return None
+
+    # -- propagation ---------------------------------------------------------------------------
+    def _propagate(self) -> None:
+        index = self.index
+        functions = index.functions
+        module_of = index.function_module
+        forward: dict[str, list[tuple[str, int]]] = {}
+        prod_callers: dict[str, set[str]] = {}
+        for source in (self.graph.edges, self.graph.async_edges):
+            for caller, edges in source.items():
+                caller_module = module_of[caller]
+                for edge in edges:
+                    forward.setdefault(caller, []).append((edge.target, edge.line))
+                    if edge.target != caller and not _is_aside(caller_module):
+                        prod_callers.setdefault(edge.target, set()).add(caller)
+        for targets in forward.values():
+            targets.sort()
+
+        lifespan = self.graph._lifespan_functions()
+        hooks = {r.function: r for r in self.graph._hook_roots()}
+        seeds: list[list[Context]] = [[] for _ in range(7)]
+        for qualname in sorted(functions):
+            fn = functions[qualname]
+            module = module_of[qualname]
+            if module.is_test:
+                if fn.is_module_body or qualname not in prod_callers:
+                    seeds[6].append(Context(qualname, TEST_SCOPE, "test", f"test {fn.local_name}"))
+                continue
+            if fn.is_module_body:
+                if qualname.endswith("__main__.<module>") or is_script_module(module):
+                    seeds[4].append(Context(qualname, CLI_SCOPE, "script", f"script {module.path}"))
+                else:
+                    seeds[5].append(Context(qualname, STARTUP_SCOPE, "import", f"import of {module.module}"))
+                continue
+            if qualname in lifespan:
+                seeds[3].append(Context(qualname, STARTUP_SCOPE, "lifespan", f"start-up/shutdown {fn.local_name}"))
+                continue
+            if is_script_module(module):
+                if fn.is_async and qualname not in prod_callers:
+                    seeds[4].append(Context(qualname, CLI_SCOPE, "script", f"script {module.path}"))
+                continue
+            if qualname in hooks:
+                seeds[0].append(Context(qualname, SERVING, "hook", hooks[qualname].hook or "framework hook"))
+                continue
+            if qualname in self.registered:
+                kind, label = self.registered[qualname]
+                seeds[0].append(Context(qualname, SERVING, kind, label))
+                continue
+            if fn.is_async and qualname not in prod_callers:
+                if _public(fn.local_name):
+                    seeds[1].append(Context(qualname, API, "async-api", f"async API {fn.local_name}"))
+                else:
+                    seeds[2].append(Context(qualname, UNREFERENCED, "uncalled", f"uncalled async {fn.local_name}"))
+        # Async code started by a script: asyncio.run(main()) under __main__, or from a sync
+        # function nothing calls (a console-script entry point).
+        for module in index.modules.values():
+            if module.is_test or is_script_module(module):
+                continue
+            for ref in module.main_refs:
+                value = index.resolve(ref)
+                if value is not None and value[0] == "func" and value[1] in functions:
+                    seeds[4].append(Context(value[1], CLI_SCOPE, "main", f"script main {functions[value[1]].local_name}"))
+        for caller, edges in sorted(self.graph.async_edges.items()):
+            fn = functions[caller]
+            if fn.is_async or _is_aside(module_of[caller]):
+                continue
+            if fn.is_module_body or caller not in prod_callers:
+                for edge in edges:
+                    seeds[4].append(Context(edge.target, CLI_SCOPE, "main", f"run by {fn.local_name} (sync code)"))
+        contexts = self.contexts
+        for group in seeds:
+            queue: deque[str] = deque()
+            for seed in group:
+                if seed.top not in contexts:
+                    contexts[seed.top] = seed
+                    queue.append(seed.top)
+            while queue:
+                current = queue.popleft()
+                here = contexts[current]
+                for target, line in forward.get(current, ()):
+                    if target not in contexts:
+                        contexts[target] = Context(here.top, here.scope, here.kind, here.label, current, line)
+                        queue.append(target)
+
+    def context(self, qualname: str) -> Context:
+        found = self.contexts.get(qualname)
+        if found is not None:
+            return found
+        fn = self.index.functions[qualname]
+        return Context(qualname, API, "async-api", f"async {fn.local_name}")
+
+    def path(self, qualname: str) -> list[tuple[str, int]]:
+        """[(function, line of the call to the next step)] from the entry point to ``qualname``
+        (whose line is 0)."""
+        steps: list[tuple[str, int]] = []
+        current: str | None = qualname
+        line = 0
+        seen: set[str] = set()
+        while current is not None and current not in seen:
+            seen.add(current)
+            steps.append((current, line))
+            info = self.contexts.get(current)
+            if info is None:
+                break
+            current, line = info.parent, info.line
+        steps.reverse()
+        return steps
+
+
+def _is_aside(module: ModuleSummary) -> bool:
+    """Test and script code: its calls do not make a function part of the application."""
+    return module.is_test or is_script_module(module)
+
+
+def _public(local_name: str) -> bool:
+    return not any(part.startswith("_") and not part.endswith("__") for part in local_name.split("."))
