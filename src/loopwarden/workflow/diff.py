@@ -57,8 +57,9 @@ def _key(path: str, finding) -> str:
     return f"{path}::{finding.function}::{finding.symbol}"
 
 
-def _entries(finding) -> frozenset[str] | None:
-    """The functions the finding is reached from, when the finding model lists them."""
+def _entries(finding, rel: Callable[[str], str] = lambda p: p) -> frozenset[str] | None:
+    """The functions the finding is reached from, when the finding model lists them, as
+    ``path::name`` with the path mapped by ``rel`` (so a renamed file is the same entry)."""
     entry_points = getattr(finding, "entry_points", None)
     if not entry_points:
         return None
@@ -68,7 +69,8 @@ def _entries(finding) -> frozenset[str] | None:
         if name is None:
             chain = getattr(entry, "chain", None)
             name = chain[0].function if chain else str(entry)
-        names.add(name)
+        path = getattr(entry, "path", None)
+        names.add(f"{rel(path)}::{name.rpartition('.')[2]}" if path else name)
     return frozenset(names)
 
 
@@ -88,7 +90,7 @@ def compare(
         old = base_rel(finding.path)
         key = _key(renames.get(old, old), finding)
         base_counts[key] += 1
-        entries = _entries(finding)
+        entries = _entries(finding, lambda p: renames.get(base_rel(p), base_rel(p)))
         if entries is None:
             entries_known = False
         else:
@@ -115,7 +117,7 @@ def compare(
         if rest and entries_known and key in base_counts:
             before = base_entries.get(key, set())
             for finding in rest:
-                entries = _entries(finding)
+                entries = _entries(finding, head_rel)
                 if entries is not None and entries - before:
                     reported.append(Reported(finding, NEWLY_REACHED))
     fixed = tuple(
