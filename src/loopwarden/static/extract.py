@@ -287,6 +287,7 @@ class _Context:
         self.class_qualname = class_qualname  # enclosing class, for self.x = ... attributes
         self.offloaded = False
         self.globals: set[str] = set()  # names declared `global` in this function
+        self.lambda_owner: tuple[str, str] | None = None  # (qualname, local name) lambdas are named after
 
     # -- names ---------------------------------------------------------------------------
     def lookup(self, name: str) -> Ref:
@@ -490,13 +491,19 @@ class _Context:
         prefix: str | None = None,
         local_prefix: str | None = None,
     ) -> FunctionSummary:
-        decorator_refs = tuple(self.eval(d) for d in node.decorator_list)
-        decorator_names = tuple(written_name(d) for d in node.decorator_list)
-        for default in [*node.args.defaults, *node.args.kw_defaults]:
-            if default is not None:
-                self.eval(default)
         qual_prefix = prefix if prefix is not None else self._child_prefix()
         local = f"{local_prefix}.{node.name}" if local_prefix else self._child_local(node.name)
+        # Lambdas in decorators and defaults are named after this function, so that their
+        # names do not depend on the order of the definitions around it.
+        outer_owner, self.lambda_owner = self.lambda_owner, (f"{qual_prefix}.{node.name}", local)
+        try:
+            decorator_refs = tuple(self.eval(d) for d in node.decorator_list)
+            for default in [*node.args.defaults, *node.args.kw_defaults]:
+                if default is not None:
+                    self.eval(default)
+        finally:
+            self.lambda_owner = outer_owner
+        decorator_names = tuple(written_name(d) for d in node.decorator_list)
         dotted_decorators = {dotted(self.ex.expand(r)) for r in decorator_refs}
         qualname = f"{qual_prefix}.{node.name}"
         if qualname in self.ex.summary.functions:
@@ -565,12 +572,15 @@ class _Context:
 
     def define_lambda(self, name: str, node: ast.Lambda) -> Ref:
         """``fn = lambda: work()``: a function of its own, so that ``to_thread(fn)`` offloads it."""
-        qualname = f"{self._child_prefix()}.{name}"
+        if self.lambda_owner is not None:
+            qualname, local = f"{self.lambda_owner[0]}.{name}", f"{self.lambda_owner[1]}.{name}"
+        else:
+            qualname, local = f"{self._child_prefix()}.{name}", self._child_local(name)
         if qualname in self.ex.summary.functions:
             qualname = f"{qualname}@{node.lineno}"
         fn = FunctionSummary(
             qualname=qualname,
-            local_name=self._child_local(name),
+            local_name=local,
             is_async=False,
             line=node.lineno,
             col=node.col_offset,
@@ -601,6 +611,7 @@ class _Context:
             self.scope.names[node.name] = ("name", qualname)
         # The class body runs where the class statement runs (import time at module level).
         body_ctx = _Context(self.ex, self.fn, _Scope(parent=self.scope), class_qualname=None)
+        body_ctx.lambda_owner = (qualname, local)
         for stmt in node.body:
             try:
                 self._class_statement(stmt, cls, qualname, local, body_ctx)
