@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from loopwarden.cli import main
@@ -48,6 +49,7 @@ def test_moved_lines_are_still_known_and_a_second_copy_is_new(project, capsys):
     (project / "app" / "svc.py").write_text("\n\n# moved down\n" + TWO.replace("time.sleep(1)\n", "time.sleep(1)\n    time.sleep(2)\n"))
     code, out, _ = run(capsys, "scan", "app", "--baseline", ".loopwarden-baseline.json", "--format", "json")
     report = json.loads(out)
+    jsonschema.validate(report, json.loads((Path(__file__).resolve().parents[2] / "docs" / "report.schema.json").read_text()))
     assert code == 1
     assert [(f["location"]["line"], f["key"]) for f in report["findings"]] == [(10, "app/svc.py::a::time.sleep")]
     assert report["baseline"] == {"file": ".loopwarden-baseline.json", "new": 1, "known": 2, "stale": []}

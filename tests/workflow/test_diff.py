@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import jsonschema
 import pytest
 
 from loopwarden.cli import main
 from tests.workflow.gitrepo import GIT_ENV, Repo
 
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "docs" / "report.schema.json").read_text())
 HELPER = "import time\n\n\ndef helper():\n    time.sleep(1)\n"
 OLD_ASYNC = "import time\n\n\nasync def legacy():\n    time.sleep(2)\n"
 
@@ -28,7 +31,9 @@ def diff_json(capsys, *args: str) -> tuple[int, dict]:
     code = main(["scan", "--format", "json", *args])
     out, err = capsys.readouterr()
     assert code in (0, 1), err
-    return code, json.loads(out)
+    report = json.loads(out)
+    jsonschema.validate(report, SCHEMA)
+    return code, report
 
 
 def reported(report: dict) -> list[tuple[str, int, str]]:
