@@ -102,7 +102,7 @@ def test_the_pre_commit_recipe_reports_what_the_staged_change_introduces(hooked_
     hooked_repo.git("add", "pkg/web.py")
     proc = pre_commit(hooked_repo, tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "pkg/util.py:5:4  time.sleep  [ASYNC_REACHABLE]" in proc.stdout
+    assert "pkg/util.py:5:5  time.sleep  [ASYNC_REACHABLE]" in proc.stdout
     assert "1 new finding(s) against HEAD" in proc.stdout
     assert "legacy.py" not in proc.stdout
     hooked_repo.git("commit", "-q", "-m", "web")

@@ -188,3 +188,26 @@ def test_file_names_git_quotes_are_followed(repo, capsys):
     repo.commit({name: "import time\n\n\nasync def handler():\n    time.sleep(1)\n"})
     _, report = diff_json(capsys, "--diff", "main")
     assert reported(report) == [(name, 5, "time.sleep")]
+
+
+def test_an_already_exposed_helper_reached_from_a_new_entry_point_is_reported(repo, capsys):
+    both = "from pkg.util import helper\n\n\nasync def old_route():\n    helper()\n\n\n{kw}def report():\n    helper()\n"
+    repo.commit({"pkg/web.py": both.format(kw="")})
+    repo.git("branch", "-f", "main")
+    _, report = diff_json(capsys, "--diff", "main")
+    assert reported(report) == []
+    # report() becomes async: no chain call line changes, the key and its count stay the same,
+    # but the helper is now reached from an entry point it was not reached from before.
+    repo.commit({"pkg/web.py": both.format(kw="async ")})
+    _, report = diff_json(capsys, "--diff", "main")
+    assert reported(report) == [("pkg/util.py", 5, "time.sleep")]
+    assert report["diff"]["reported"][0]["why"] == "newly-reached"
+
+
+def test_a_new_caller_of_an_already_exposed_helper_is_reported(repo, capsys):
+    repo.commit({"pkg/web.py": "from pkg.util import helper\n\n\nasync def old_route():\n    helper()\n"})
+    repo.git("branch", "-f", "main")
+    repo.commit({"pkg/api.py": "from pkg.util import helper\n\n\nasync def new_route():\n    helper()\n"})
+    _, report = diff_json(capsys, "--diff", "main")
+    assert reported(report) == [("pkg/util.py", 5, "time.sleep")]
+    assert report["diff"]["reported"][0]["why"] == "changed"

@@ -102,7 +102,8 @@ def compare(
     def touched(finding) -> bool:
         if changes.changed(head_rel(finding.path), finding.line):
             return True
-        return any(changes.changed(head_rel(step.path), step.line) for step in finding.chain if not step.elided)
+        chains = [finding.chain, *(getattr(e, "chain", ()) for e in getattr(finding, "entry_points", None) or ())]
+        return any(changes.changed(head_rel(step.path), step.line) for chain in chains for step in chain if not step.elided)
 
     reported: list[Reported] = []
     for key in sorted(groups):
