@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "catalog": "loopwarden.workflow.catalog_command",
     "rule": "loopwarden.workflow.rule_command",
     "explain": "loopwarden.static.explain_cmd",
+    "teeth": "loopwarden.teeth.command",
 }
 
 

@@ -1,0 +1,48 @@
+"""What rewritten modules call at run time, reached as the builtin ``__loopwarden_teeth__``
+(set only inside a teeth child process)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+
+
+class ForcedMutantReached(BaseException):
+    """Raised by the forced mutant. A BaseException, so ``except Exception`` in the code
+    under test cannot swallow it."""
+
+
+class TeethRuntime:
+    def __init__(self) -> None:
+        self.current: str | None = None  # the test running now
+        self.hits: dict[int, set[str]] = {}
+        self.forced_hits: list[str] = []
+
+    def hit(self, site: int) -> None:
+        self.hits.setdefault(site, set()).add(self.current or "<no test>")
+
+    def forced(self, site: int):  # noqa: ANN201 - never returns
+        self.forced_hits.append(self.current or "<no test>")
+        raise ForcedMutantReached(f"loopwarden teeth: forced mutant of site {site} reached")
+
+    @staticmethod
+    def inline_coroutine(thunk):  # noqa: ANN001, ANN205
+        async def inline():  # noqa: ANN202
+            return thunk()
+
+        return inline()
+
+    @staticmethod
+    def inline_async(fn):  # noqa: ANN001, ANN205
+        async def inline(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            return fn(*args, **kwargs)
+
+        return inline
+
+    @staticmethod
+    def done_future(thunk):  # noqa: ANN001, ANN205
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        try:
+            future.set_result(thunk())
+        except Exception as exc:
+            future.set_exception(exc)
+        return future

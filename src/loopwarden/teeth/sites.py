@@ -1,0 +1,189 @@
+"""Offload sites to verify, from the scanner: its ``ModuleSummary.offloads`` (exact
+positions) and, for NOT_BLOCKING, one narrow question to its call graph: is any catalogued
+blocking call reachable from the offloaded callable?"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import os
+from collections import deque
+from dataclasses import dataclass
+
+from loopwarden.catalog import Catalog
+from loopwarden.static.index import ProgramIndex, Value
+from loopwarden.static.reach import CallGraph
+from loopwarden.static.summary import ModuleSummary, OffloadSite
+from loopwarden.teeth.mutate import SiteSpec, calling_convention, check
+
+_MAX_SINKS = 3
+
+
+@dataclass(frozen=True)
+class Site:
+    path: str  # as the scanner displays it (relative to the current directory)
+    real: str  # real path of the module file
+    function: str  # qualified name inside the module ("Store.get"), as in the scanner's keys
+    wrapper: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    callable: str  # the callable's source text
+    callable_arg: int
+    style: str
+    own_keywords: bool
+    blocking: tuple[str, ...] | None  # catalogue symbols reachable from the callable; None: unknown
+    problem: str | None = None  # why no mutant can be built
+
+    @property
+    def id(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}"
+
+    @property
+    def key(self) -> str:
+        """``<path>::<function>::<wrapper>``: the scanner's key format, with the wrapper in
+        the symbol slot. Two offloads through the same wrapper in one function share a key;
+        ``id`` tells them apart."""
+        return f"{self.path}::{self.function}::{self.wrapper}"
+
+    @property
+    def sort_key(self) -> tuple[str, int, int]:
+        return (self.path, self.line, self.col)
+
+    def spec(self, number: int) -> SiteSpec:
+        return SiteSpec(number, self.line, self.col, self.end_line, self.end_col, self.callable_arg, self.style, self.own_keywords)
+
+
+def wrapper_arg(wrapper: str, catalog: Catalog) -> int | None:
+    """The callable's index among the wrapper's positional arguments."""
+    found = catalog.offload_by_name(wrapper) or catalog.offload_by_method(wrapper.rpartition(".")[2])
+    return found.callable_arg if found is not None else None
+
+
+def collect_sites(modules: list[ModuleSummary], catalog: Catalog) -> list[Site]:
+    """Every offload site outside test code, with what the scanner says it reaches."""
+    index = ProgramIndex(modules, catalog)
+    graph = CallGraph(index)
+    sites: list[Site] = []
+    for module in sorted(modules, key=lambda m: m.path):
+        if module.is_test or not module.offloads:
+            continue
+        real = os.path.realpath(module.path)
+        try:
+            with open(real, "rb") as fh:
+                source = fh.read()
+            tree = ast.parse(source, filename=module.path)
+        except (OSError, SyntaxError, ValueError):
+            tree, source = None, b""
+        lines = source.decode("utf-8", "replace").splitlines()
+        for offload in module.offloads:
+            sites.append(_site(module, offload, real, lines, tree, index, graph, catalog))
+    sites.sort(key=lambda s: s.sort_key)
+    return sites
+
+
+def _site(module, offload: OffloadSite, real, lines, tree, index, graph, catalog) -> Site:  # noqa: ANN001
+    fn = index.functions.get(offload.function)
+    function = fn.local_name if fn is not None and not fn.is_module_body else "<module>"
+    arg = wrapper_arg(offload.wrapper, catalog)
+    style, own_keywords = calling_convention(offload.wrapper)
+    problem = None
+    if arg is None:
+        problem = f"no catalogue entry for the wrapper {offload.wrapper}"
+        arg = 0
+    site = Site(
+        path=module.path,
+        real=real,
+        function=function,
+        wrapper=offload.wrapper,
+        line=offload.line,
+        col=offload.col,
+        end_line=offload.end_line,
+        end_col=offload.end_col,
+        callable=_text(lines, offload.callable_span),
+        callable_arg=arg,
+        style=style,
+        own_keywords=own_keywords,
+        blocking=_reachable_sinks(offload, fn, index, graph, catalog),
+        problem=problem,
+    )
+    if problem is None and tree is not None:
+        problem = check(tree, site.spec(0))
+        if problem is not None:
+            site = Site(**{**site.__dict__, "problem": problem})
+    return site
+
+
+def _text(lines: list[str], span: tuple[int, int, int, int]) -> str:
+    line, col, end_line, end_col = span
+    if not (1 <= line <= len(lines)) or end_line > len(lines):
+        return "?"
+    if line == end_line:
+        text = lines[line - 1][col:end_col]
+    else:
+        text = " ".join([lines[line - 1][col:], *(x.strip() for x in lines[line : end_line - 1]), lines[end_line - 1][:end_col].strip()])
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _reachable_sinks(offload: OffloadSite, fn, index: ProgramIndex, graph: CallGraph, catalog: Catalog) -> tuple[str, ...] | None:  # noqa: ANN001
+    """Catalogue symbols the scanner finds reachable from the offloaded callable (the first
+    few, sorted); ``()`` when none; ``None`` when the callable is not known."""
+    sinks: set[str] = set()
+    starts: list[str] = []
+    if offload.callable_ref is not None:
+        values = [index.resolve(offload.callable_ref)]
+        if values[0] is None:
+            return None
+    elif fn is not None:  # a lambda: its calls were recorded in the enclosing function, marked offloaded
+        line, col, end_line, end_col = offload.callable_span
+        inside = [c for c in fn.calls if c.offloaded and (line, col) <= (c.line, c.col) and c.end_line <= end_line]
+        values = []
+        for call in inside:
+            value = index.resolve(call.ref)
+            if value is None and call.ref is not None and call.ref[0] == "attr":
+                duck = catalog.duck_sink(call.ref[2])
+                if duck is not None and not duck.lazy:
+                    sinks.add(duck.symbol)
+            values.append(value)
+    else:
+        return None
+    for value in values:
+        _classify(value, index, catalog, sinks, starts)
+    seen = set(starts)
+    queue = deque(starts)
+    while queue and len(sinks) < 50:
+        current = queue.popleft()
+        for hit in graph.sinks.get(current, ()):
+            sinks.add(hit.sink.symbol)
+        for edge in graph.edges.get(current, ()):
+            if edge.target not in seen:
+                seen.add(edge.target)
+                queue.append(edge.target)
+    return tuple(sorted(sinks)[:_MAX_SINKS])
+
+
+def _classify(value: Value, index: ProgramIndex, catalog: Catalog, sinks: set[str], starts: list[str]) -> None:
+    if value is None:
+        return
+    kind = value[0]
+    if kind == "any":
+        for member in value[1]:
+            _classify(member, index, catalog, sinks, starts)
+    elif kind == "func":
+        starts.append(value[1])
+    elif kind == "class":
+        starts.extend(index.constructor_methods(value[1]))
+    elif kind in ("ext", "extinst"):
+        symbol = value[1] if kind == "ext" else f"{value[1]}.__call__"
+        sink = catalog.sink(symbol)
+        if sink is not None and not sink.lazy:
+            sinks.add(sink.symbol)
+
+
+def file_digest(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            return hashlib.sha256(fh.read()).hexdigest()
+    except OSError:
+        return "missing"

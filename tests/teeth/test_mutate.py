@@ -1,0 +1,80 @@
+"""The AST rewrites: each offload form becomes its inline call, at the same positions."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+
+import pytest
+
+from loopwarden.catalog import default_catalog
+from loopwarden.teeth.mutate import SiteSpec, calling_convention, check, rewrite
+from loopwarden.teeth.sites import wrapper_arg
+
+
+def _site_of(source: str, wrapper: str, which: int = 0) -> SiteSpec:
+    """The n-th call whose callee is written ``wrapper`` (or ends with it)."""
+    tree = ast.parse(source)
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func).endswith(wrapper)]
+    calls.sort(key=lambda n: (n.lineno, n.col_offset))
+    call = calls[which]
+    canonical = {"to_thread": "asyncio.to_thread", "sync_to_async": "asgiref.sync.sync_to_async", "submit": "concurrent.futures.Executor.submit",
+                 "run_sync": "anyio.to_thread.run_sync"}.get(wrapper, wrapper)
+    style, own = calling_convention(canonical)
+    arg = wrapper_arg(canonical, default_catalog())
+    return SiteSpec(0, call.lineno, call.col_offset, call.end_lineno, call.end_col_offset, arg, style, own)
+
+
+def _mutant(source: str, wrapper: str, mode: str = "mutant") -> tuple[str, ast.Module]:
+    source = textwrap.dedent(source)
+    site = _site_of(source, wrapper)
+    tree, done = rewrite(ast.parse(source), [site], mode)
+    assert done == {0}
+    return ast.unparse(tree).strip().splitlines()[-1].strip(), tree
+
+
+@pytest.mark.parametrize(
+    ("source", "wrapper", "expected"),
+    [
+        ("async def f():\n    return await asyncio.to_thread(load, a, k=b)", "to_thread", "return load(a, k=b)"),
+        ("async def f():\n    await loop.run_in_executor(None, functools.partial(save, p, t, mode='w'), x)", "run_in_executor",
+         "save(p, t, x, mode='w')"),
+        ("async def f():\n    return await loop.run_in_executor(None, lambda: g(x))", "run_in_executor", "return g(x)"),
+        ("async def f():\n    return await loop.run_in_executor(None, lambda y: g(y), 3)", "run_in_executor", "return (lambda y: g(y))(3)"),
+        ("async def f():\n    return await loop.run_in_executor(None, ctx.run, work, a)", "run_in_executor", "return ctx.run(work, a)"),
+        ("async def f():\n    return await sync_to_async(get, thread_sensitive=True)(a, k=1)", "sync_to_async", "return get(a, k=1)"),
+        ("async def f():\n    return await anyio.to_thread.run_sync(load, a, limiter=lim)", "run_sync", "return load(a)"),
+        ("async def f():\n    return await asyncio.gather(asyncio.to_thread(load, a))", "to_thread",
+         "return await asyncio.gather(__loopwarden_teeth__.inline_coroutine(lambda: load(a)))"),
+        ("def f():\n    return pool.submit(load, a)", "submit", "return __loopwarden_teeth__.done_future(lambda: load(a))"),
+        ("h = sync_to_async(get)", "sync_to_async", "h = __loopwarden_teeth__.inline_async(get)"),
+    ],
+)
+def test_each_form_becomes_its_inline_call(source: str, wrapper: str, expected: str) -> None:
+    assert _mutant(source, wrapper)[0] == expected
+
+
+def test_the_inline_call_keeps_the_lines_of_the_original() -> None:
+    source = "async def f():\n    x = 1\n    return await asyncio.to_thread(\n        load,\n        a,\n    )\n"
+    _, tree = _mutant(source, "to_thread")
+    ret = tree.body[0].body[1]
+    assert (ret.value.lineno, ret.value.func.lineno, ret.value.args[0].lineno) == (3, 4, 5)
+    compile(tree, "m.py", "exec")
+
+
+def test_trace_mode_probes_the_site_and_keeps_its_value() -> None:
+    line, _ = _mutant("async def f():\n    return await asyncio.to_thread(load, a)", "to_thread", mode="trace")
+    assert line == "return await (__loopwarden_teeth__.hit(0) or asyncio.to_thread(load, a))"
+
+
+def test_forced_mode_replaces_the_site() -> None:
+    line, _ = _mutant("async def f():\n    return await asyncio.to_thread(load, a)", "to_thread", mode="forced")
+    assert line == "return await __loopwarden_teeth__.forced(0)"
+
+
+def test_a_starred_callable_cannot_be_mutated() -> None:
+    source = "async def f():\n    return await asyncio.to_thread(*args)"
+    site = _site_of(source, "to_thread")
+    assert check(ast.parse(source), site) == "the offloaded callable is not a plain positional argument"
+    moved = SiteSpec(0, site.line + 5, site.col, site.end_line + 5, site.end_col, 0, "awaitable", False)
+    assert check(ast.parse(source), moved) == "no offload call at the recorded position"
