@@ -58,6 +58,7 @@ class _Pattern:
     excludes: tuple[re.Pattern[str], ...]
     category: str
     cost: str
+    any_method: bool = False  # the glob ends in ".*": matches only the SDK object's own members
 
 
 @dataclass
@@ -88,7 +89,15 @@ class Catalog:
         found = self.sinks.get(symbol)
         if found is not None:
             return found
+        # A pattern ending in ``.*`` (every method) covers an SDK object's own methods and
+        # attributes, not the methods of what one of its calls returned
+        # (``client.chat.completions.create(...).model_dump()`` is a method on a response
+        # object) nor of an item taken out of it. Patterns that name the method
+        # (``langchain*.invoke``, ``pymongo.*.find*``) still match there.
+        on_result = "()" in symbol or "[]" in symbol
         for pattern in self.patterns:
+            if on_result and pattern.any_method:
+                continue
             if pattern.regex.match(symbol) and not any(x.match(symbol) for x in pattern.excludes):
                 operation = symbol.rpartition(".")[2]
                 return Sink(symbol, pattern.category, operation, pattern.cost)
@@ -242,6 +251,7 @@ def _parse_pattern(pattern: dict[str, Any], where: str) -> _Pattern:
         tuple(_glob_regex(x) for x in excludes),
         category,
         _check_cost(pattern.get("cost", CATEGORIES[category].cost), where),
+        match.endswith(".*") and "()" not in match and "[]" not in match,
     )
 
 

@@ -15,6 +15,7 @@ or ``None`` when nothing is known.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 
 from loopwarden.catalog import Catalog
@@ -22,6 +23,7 @@ from loopwarden.static.summary import ClassSummary, FunctionSummary, ModuleSumma
 
 Value = tuple | None
 _MAX_DEPTH = 60
+_STDLIB_MODULES = frozenset(sys.stdlib_module_names) | frozenset(sys.builtin_module_names)
 _MAX_ROUNDS = 4  # re-resolutions of a cycle's head before its value is taken as it is
 _FINAL = 1 << 30  # "depends on no ref in progress"
 _PROTOCOL_BASES = ("typing.Protocol", "typing_extensions.Protocol", "abc.ABC")
@@ -63,15 +65,20 @@ class ProgramIndex:
             except Exception as exc:  # a bug here costs this class's bases, not the scan
                 path = self.class_module[qualname].path
                 self.errors.append(Skipped(path, internal_error(exc, f"the bases of class {cls.local_name}")))
+        self._memo.clear()  # nothing resolved before the class tree was complete is kept
 
     @staticmethod
     def _unambiguous_module_names(modules: list[ModuleSummary]) -> dict[str, ModuleSummary]:
-        """Primary names, plus aliases that only one file claims."""
+        """Primary names, plus aliases that only one file claims. An alias never takes a
+        standard library name: ``import time`` is absolute and reaches the standard library,
+        not the project's ``utils/time.py`` (which its package reaches by its full name or by
+        a relative import, both of which resolve to the primary name)."""
         names = {m.module: m for m in modules}
         claims: dict[str, list[ModuleSummary]] = {}
         for summary in modules:
             for alias in summary.aliases:
-                claims.setdefault(alias, []).append(summary)
+                if alias.split(".")[0] not in _STDLIB_MODULES:
+                    claims.setdefault(alias, []).append(summary)
         for alias, owners in claims.items():
             if len(owners) == 1 and alias not in names:
                 names[alias] = owners[0]
@@ -224,7 +231,7 @@ class ProgramIndex:
         if kind == "class":
             return self.class_member(value[1], attr, instance=False)
         if kind == "inst":
-            return self.class_member(value[1], attr, instance=True)
+            return self._dispatch(value[1], attr, self.class_member(value[1], attr, instance=True))
         if kind == "super":
             return self.class_member(value[1], attr, instance=True, skip_first=True)
         if kind == "ext":
@@ -389,7 +396,35 @@ class ProgramIndex:
             return False
         if fn.is_abstract:
             return True
-        return any(base in _PROTOCOL_BASES for base in self._raw_external_bases(fn.class_qualname))
+        # A method with a body in an abc.ABC class runs when called (super().__init__());
+        # which overrides a call on an instance may reach is decided by the instance's
+        # declared type (_dispatch). In a Protocol, every member is an interface declaration.
+        return any(base in _PROTOCOL_BASES and base != "abc.ABC" for base in self._raw_external_bases(fn.class_qualname))
+
+    def _dispatch(self, class_qualname: str, attr: str, found: Value) -> Value:
+        """A method call on an instance whose declared type is ``class_qualname``. A method
+        with a body runs as found, in any class (``super().__init__()`` and ``self.helper()``
+        in an ``abc.ABC`` base included: never a sibling subclass's override). An abstract
+        method found in an ancestor runs as one of the overrides in the declared type's own
+        subclasses, never in a sibling of the declared type."""
+        if found is None or found[0] != "func" or not self.is_abstract_method(found[1]):
+            return found
+        fn = self.functions[found[1]]
+        if fn.class_qualname == class_qualname:
+            return found  # declared as the abstract class itself: every override may run
+        family = {class_qualname}
+        stack = [class_qualname]
+        while stack:
+            for sub in self.subclasses.get(stack.pop(), ()):
+                if sub not in family:
+                    family.add(sub)
+                    stack.append(sub)
+        candidates = [o for o in self.overrides(found[1]) if self.functions[o].class_qualname in family]
+        if not candidates or any(self.functions[o].is_async != fn.is_async for o in candidates):
+            return found  # nothing more precise, or sync and async twins: the call site decides
+        if len(candidates) == 1:
+            return ("func", candidates[0])
+        return ("any", tuple(("func", o) for o in candidates[:_MAX_ALTERNATIVES]))
 
     def overrides(self, qualname: str) -> list[str]:
         """Concrete overrides of a method in project subclasses (for calls on abstract bases)."""
