@@ -74,7 +74,9 @@ def test_expected_hits_pass_and_swallowed_ones_fail(service: pytest.Pytester) ->
     result.stdout.fnmatch_lines(
         [
             "expected (pytest.raises(BlockingError) or expect_blocking()), not failures:",
-            "  test_health.py::test_gate_catches_an_unoffloaded_call (call): builtins.open at app/store.py:11 in read_blocking",
+            "  builtins.open at app/store.py:11 in read_blocking: 2 tests",
+            "    test_health.py::test_gate_catches_an_unoffloaded_call (call)",
+            "    test_health.py::test_expect_blocking_absorbs_the_error (call)",
         ]
     )
     document = json.loads((service.path / "report.json").read_text())

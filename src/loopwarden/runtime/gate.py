@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import types
+import weakref
 from asyncio.events import _get_running_loop
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -145,7 +146,8 @@ class _Patch:
     def blocks(self, frame: types.FrameType | None) -> bool:
         """blockbuster's rule: a frame of the project on the stack and no allowing frame.
         Each file is classified once (code objects compare equal across files, so the
-        cache is keyed by file name)."""
+        cache is keyed by file name). With ``loopwarden_scope = "called-from-project"``, a
+        call with no project frame also blocks when it runs in a task the project started."""
         files, in_project = self.files, not self.gate.scanned_paths
         while frame is not None:
             code = frame.f_code
@@ -154,11 +156,25 @@ class _Patch:
                 entry = files[code.co_filename] = self._classify(code.co_filename)
             project, allowed = entry
             if allowed and code.co_name in allowed:
+                self._allowed_by(code, in_project, frame.f_back)
                 return False
             if project:
                 in_project = True
             frame = frame.f_back
+        if not in_project and self.gate.task_origins is not None:
+            return self.gate.task_origin() is not None
         return in_project
+
+    def _allowed_by(self, code: types.CodeType, in_project: bool, outer: types.FrameType | None) -> None:
+        """Note an allowance that stopped what would have been a hit (for stale allowances)."""
+        files = self.files
+        while not in_project and outer is not None:
+            entry = files.get(outer.f_code.co_filename)
+            if entry is None:
+                entry = files[outer.f_code.co_filename] = self._classify(outer.f_code.co_filename)
+            in_project, outer = entry[0], outer.f_back
+        if in_project:
+            self.gate.allowances_used.add((code.co_filename.replace("\\", "/"), code.co_name))
 
     def _classify(self, filename: str) -> tuple[bool, frozenset[str]]:
         """Whether the file is the project's, and the functions in it that allow blocking."""
@@ -189,7 +205,7 @@ class _Patch:
             finally:
                 busy.discard(thread)
                 own_time[thread] = own_time.get(thread, 0.0) + (perf_counter() - started)
-            if error is not None and patch.raises:
+            if error is not None and patch.raises and not gate.observing:
                 raise error
             return original(*args, **kwargs)
 
@@ -218,6 +234,7 @@ class Gate:
         extra: Iterable[Target] = (),
         allowed: Iterable[AllowedFrame] = (),
         catalog: Catalog | None = None,
+        scope: str = "project",
     ) -> None:
         self.project = project
         self.catalog = catalog or default_catalog()
@@ -232,6 +249,14 @@ class Gate:
         self.busy: set[int] = set()
         self.own_time: dict[int, float] = {}
         self._symbols: dict[str, Symbol] = {}
+        self.observing = False  # an opted-out test: count would-be hits, raise and fail nothing
+        self.observed = 0
+        self.allowances_used: set[tuple[str, str]] = set()  # (file, function) of allowing frames
+        # loopwarden_scope = "called-from-project": tasks the project started -> where
+        self.task_origins: weakref.WeakKeyDictionary[asyncio.Task[Any], Location] | None = (
+            weakref.WeakKeyDictionary() if scope == "called-from-project" else None
+        )
+        self._original_create_task: Any = None
         self.scanned_paths = tuple(project.roots)
         self.excluded_paths = (_RUNTIME_PACKAGE, *project.test_roots)
         scanned, excluded = _project_modules(project), _excluded_modules(project)
@@ -267,9 +292,14 @@ class Gate:
             for patch in reversed(installed):
                 patch.uninstall()
             raise
+        if self.task_origins is not None:
+            self._hook_create_task()
         self.active = True
 
     def deactivate(self) -> None:
+        if self._original_create_task is not None:
+            asyncio.BaseEventLoop.create_task = self._original_create_task  # type: ignore[method-assign]
+            self._original_create_task = None
         for patch in reversed(self.patches):
             patch.uninstall()
         self.active = False
@@ -281,10 +311,47 @@ class Gate:
     def __exit__(self, *exc: object) -> None:
         self.deactivate()
 
+    # -- the wider scope: tasks the project started ---------------------------------------------
+    def _hook_create_task(self) -> None:
+        """Every task creation (asyncio.create_task, ensure_future, TaskGroup) goes through
+        ``loop.create_task``: remember the tasks created from project code, or from such a task."""
+        original = self._original_create_task = asyncio.BaseEventLoop.create_task
+        gate, origins = self, self.task_origins
+        assert origins is not None
+
+        def create_task(loop: asyncio.BaseEventLoop, coro: Any, *args: Any, **kwargs: Any) -> Any:
+            task = original(loop, coro, *args, **kwargs)
+            origin = gate._project_frame(sys._getframe(1)) or gate.task_origin()
+            if origin is not None:
+                origins[task] = origin
+            return task
+
+        asyncio.BaseEventLoop.create_task = create_task  # type: ignore[method-assign]
+
+    def _project_frame(self, frame: types.FrameType | None) -> Location | None:
+        while frame is not None:
+            if self.project.contains(frame.f_code.co_filename):
+                return self._location(frame)
+            frame = frame.f_back
+        return None
+
+    def task_origin(self) -> Location | None:
+        """Where the project started the running task (wider scope only)."""
+        if self.task_origins is None:
+            return None
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:
+            return None
+        return self.task_origins.get(task) if task is not None else None
+
     # -- recording ---------------------------------------------------------------------------
-    def hit(self, patch: _Patch, caller: types.FrameType | None) -> BlockingError:
+    def hit(self, patch: _Patch, caller: types.FrameType | None) -> BlockingError | None:
         """Record a hit; returns the error to raise, which names the call site (what a log
         line shows when production code swallows it) and carries the hit."""
+        if self.observing:
+            self.observed += 1
+            return None
         hit = self.record(patch, caller)
         error = BlockingError(patch.function.full_name)
         error.loopwarden_hit = hit  # type: ignore[attr-defined]
@@ -295,6 +362,11 @@ class Gate:
         """Runs on the loop thread with the patches active: frame walking and strings only
         (no source lines are read)."""
         location, called, entry_point = self._describe_stack(caller)
+        if location is None and self.task_origins is not None:
+            origin = self.task_origin()
+            if origin is not None:  # third-party code in a task the project started
+                entry_point = entry_point or f"task started at {origin}"
+                location = origin
         symbol = patch.symbol
         if called is not None:
             called_symbol = self._symbol(called)

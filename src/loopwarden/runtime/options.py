@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 _STALL_MODES = ("warn", "fail")
+SCOPES = ("project", "called-from-project")
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Options:
     stall_ms: float
     stall_fail: bool
     report_path: str | None
+    scope: str = "project"
 
     @property
     def enabled_up_front(self) -> bool:
@@ -44,6 +46,9 @@ def read_options(config: pytest.Config) -> Options:
         stall_ms = -1.0
     if stall_ms <= 0:
         raise pytest.UsageError(f"loopwarden_stall_ms = {raw_ms!r}: expected a positive number of milliseconds")
+    scope = str(config.getini("loopwarden_scope")).strip().lower()
+    if scope not in SCOPES:
+        raise pytest.UsageError(f"loopwarden_scope = {scope!r}: expected one of {', '.join(SCOPES)}")
     return Options(
         gate_all=bool(config.getoption("loopwarden")),
         disabled=bool(config.getoption("no_loopwarden")),
@@ -52,6 +57,7 @@ def read_options(config: pytest.Config) -> Options:
         stall_ms=stall_ms,
         stall_fail=stall_mode == "fail",
         report_path=config.getoption("loopwarden_report"),
+        scope=scope,
     )
 
 

@@ -37,6 +37,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("loopwarden_modules", type="args", default=[], help="the project's modules (default: detected)")
     parser.addini("loopwarden_stall_ms", default="100", help="event-loop lag that counts as a stall, in ms")
     parser.addini("loopwarden_stall", default="warn", help="what a stall does: warn (default) or fail")
+    parser.addini(
+        "loopwarden_scope",
+        default="project",
+        help="project (default): a project frame on the blocking call's stack; called-from-project: "
+        "also blocking calls in tasks the project's code started",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -145,6 +145,23 @@ class OptOut:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class StaleAllowance:
+    """An allowance that matched no blocking call in the run (like ruff's unused noqa)."""
+
+    kind: str  # "allow" (a [tool.loopwarden.runtime] allow entry) or "marker" (allow_blocking_io)
+    name: str  # the allow entry as written, or the test's node id
+    origin: str  # where it is written
+
+    def __str__(self) -> str:
+        if self.kind == "allow":
+            return f"{self.origin} allow: {self.name!r}"
+        return f"{self.name}: @pytest.mark.allow_blocking_io"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class GateFailure:
     """A pytest ``longrepr``: a few readable lines instead of blockbuster's traceback.
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from loopwarden.runtime.options import Decision, Options, decide
-from loopwarden.runtime.records import REPORT_SCHEMA, GateFailure, Hit, OptOut, Stall
+from loopwarden.runtime.records import REPORT_SCHEMA, GateFailure, Hit, OptOut, StaleAllowance, Stall
 from loopwarden.runtime.rules import (
     AllowedFrame,
     ConfigError,
@@ -47,6 +47,10 @@ class GateSession:
         self.test_files: set[Path] = set()
         self._extra: tuple[Target, ...] | None = None
         self._allowed: tuple[AllowedFrame, ...] = ()
+        self._allow_entries: tuple[tuple[str, AllowedFrame], ...] = ()
+        self._allow_origin = ""
+        self.allowances_used: set[tuple[str, str]] = set()
+        self.opt_outs_matched: set[str] = set()  # opted-out tests that did block
         self._project: Project | None = None
         self._gate: Gate | None = None
         self._watchdog: Watchdog | None = None
@@ -78,6 +82,8 @@ class GateSession:
             where = f"{settings.origin} [tool.loopwarden.runtime]"
             self._extra = tuple(resolve(entry, f"{where} extra") for entry in settings.extra)
             self._allowed = tuple(allowed_frame(entry, f"{where} allow") for entry in settings.allow)
+            self._allow_entries = tuple(zip(settings.allow, self._allowed, strict=True))
+            self._allow_origin = where
         except ConfigError as error:
             raise pytest.UsageError(f"loopwarden: {error}") from None
 
@@ -97,7 +103,7 @@ class GateSession:
 
             self.load_rules()
             project = self._project or self._build_project()
-            self._gate = Gate(project, extra=self._extra or (), allowed=self._allowed)
+            self._gate = Gate(project, extra=self._extra or (), allowed=self._allowed, scope=self.options.scope)
             gate = self._gate
             self._watchdog = Watchdog(
                 project, self.options.stall_ms, lambda: (gate.test, gate.phase), gate.own_time, gate.busy
@@ -140,15 +146,18 @@ class GateSession:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
         decision = item.stash.get(_DECISION_KEY, None)
-        if decision is None or not decision.gated:
+        if decision is None or not (decision.gated or (decision.opted_out and self._gate is not None)):
             return (yield)
-        with self._gating(item.nodeid):
+        # an opted-out test runs with the gate observing: nothing raised, nothing failed, but
+        # a marker on a test that never blocks is reported as stale
+        with self._gating(item.nodeid, observe=not decision.gated):
             return (yield)
 
     @contextmanager
-    def _gating(self, nodeid: str) -> Iterator[None]:
+    def _gating(self, nodeid: str, observe: bool = False) -> Iterator[None]:
         gate = self._ensure_gate()
         assert self._watchdog is not None
+        gate.observing, gate.observed = observe, 0
         gate.test, gate.phase = nodeid, "setup"
         gate.quiet_files.clear()
         gate.quiet_files.update(self._pytest_log_files())
@@ -158,7 +167,8 @@ class GateSession:
         if self._raises_hook is None:
             self._raises_hook = expect.RaisesHook(gate)
         try:
-            self._watchdog.start()
+            if not observe:
+                self._watchdog.start()
             self._raises_hook.install()
             expect.active_gate = gate
             gate.activate()
@@ -166,6 +176,7 @@ class GateSession:
         finally:
             # Always restored: failures, errors, KeyboardInterrupt, pytest.exit.
             gate.deactivate()
+            gate.observing = False
             expect.active_gate = None
             self._raises_hook.uninstall()
             self._watchdog.pause()
@@ -209,6 +220,12 @@ class GateSession:
                 data["opt_out"] = OptOut(item.nodeid, decision.opt_out_reason).to_json()
         elif call.when == "call" and report.skipped and not hasattr(report, "wasxfail"):
             data["skipped"] = True  # pytest.skip() inside the test: it was not gated either
+        if self._gate is not None:
+            if decision.opted_out and self._gate.observed:
+                data["opt_out_matched"] = True
+            if self._gate.allowances_used:
+                data["allow_used"] = sorted(self._gate.allowances_used)
+                self._gate.allowances_used.clear()
         if decision.gated:
             hits, stalls = self._surface(item, call, report)
             data["hits"] = [hit.to_json() for hit in hits]
@@ -266,9 +283,28 @@ class GateSession:
             self.gated_nodeids.remove(report.nodeid)
         if data.get("opt_out"):
             self.opt_outs.append(OptOut(**data["opt_out"]))
+        if data.get("opt_out_matched"):
+            self.opt_outs_matched.add(report.nodeid)
+        self.allowances_used.update((str(file), str(function)) for file, function in data.get("allow_used", ()))
         self.hits += [Hit.from_json(hit) for hit in data.get("hits", ())]
         self.expected_hits += [Hit.from_json(hit) for hit in data.get("expected", ())]
         self.stalls += [Stall.from_json(stall) for stall in data.get("stalls", ())]
+
+    def stale_allowances(self) -> list[StaleAllowance]:
+        """Allow entries that stopped no hit, and opt-out markers on tests that never blocked."""
+        if not self.gated_tests:
+            return []
+        stale = [
+            StaleAllowance("allow", entry, self._allow_origin)
+            for entry, frame in self._allow_entries
+            if not any(file.endswith(frame.filename) and name in frame.functions for file, name in self.allowances_used)
+        ]
+        stale += [
+            StaleAllowance("marker", opt_out.test, opt_out.test.partition("::")[0])
+            for opt_out in self.opt_outs
+            if opt_out.test not in self.opt_outs_matched
+        ]
+        return stale
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if not (self.gated_tests or self.opt_outs):
@@ -276,7 +312,9 @@ class GateSession:
         from loopwarden.runtime.summary import summary_lines
 
         terminalreporter.write_sep("=", "loopwarden")
-        for line, markup in summary_lines(self.gated_tests, self.hits, self.stalls, self.opt_outs, self.expected_hits):
+        for line, markup in summary_lines(
+            self.gated_tests, self.hits, self.stalls, self.opt_outs, self.expected_hits, self.stale_allowances()
+        ):
             terminalreporter.write_line(line, **markup)
         if self.config.get_verbosity() > 0:
             terminalreporter.write_line("gated tests:", bold=True)
@@ -300,6 +338,7 @@ class GateSession:
             "expected_hits": [hit.to_json() for hit in self.expected_hits],
             "stalls": [stall.to_json() for stall in self.stalls],
             "opt_outs": [opt_out.to_json() for opt_out in self.opt_outs],
+            "stale_allowances": [stale.to_json() for stale in self.stale_allowances()],
         }
         if not path.is_absolute():
             path = self.config.invocation_params.dir / path
