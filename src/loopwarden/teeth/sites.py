@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import os
+import sys
 from collections import deque
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from loopwarden.static.summary import ModuleSummary, OffloadSite
 from loopwarden.teeth.mutate import SiteSpec, calling_convention, check
 
 _MAX_SINKS = 3
+_NO_IMPORT = frozenset({"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "__main__"})
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"builtins"}
 
 
 @dataclass(frozen=True)
@@ -128,28 +131,22 @@ def _text(lines: list[str], span: tuple[int, int, int, int]) -> str:
 
 def _reachable_sinks(offload: OffloadSite, fn, index: ProgramIndex, graph: CallGraph, catalog: Catalog) -> tuple[str, ...] | None:  # noqa: ANN001
     """Catalogue symbols the scanner finds reachable from the offloaded callable (the first
-    few, sorted); ``()`` when none; ``None`` when the callable is not known."""
+    few, sorted); ``()`` when none; ``None`` when the scanner cannot see what the callable
+    runs. It sees through sync project code (its call graph) and the standard library (the
+    catalogue); a third-party callable the catalogue does not list, an object's ``__call__``,
+    an ``async def`` handed to a thread (a sign of a wrong resolution) are unknown."""
     sinks: set[str] = set()
     starts: list[str] = []
     if offload.callable_ref is not None:
-        values = [index.resolve(offload.callable_ref)]
-        if values[0] is None:
-            return None
+        refs = [offload.callable_ref]
     elif fn is not None:  # a lambda: its calls were recorded in the enclosing function, marked offloaded
-        line, col, end_line, end_col = offload.callable_span
-        inside = [c for c in fn.calls if c.offloaded and (line, col) <= (c.line, c.col) and c.end_line <= end_line]
-        values = []
-        for call in inside:
-            value = index.resolve(call.ref)
-            if value is None and call.ref is not None and call.ref[0] == "attr":
-                duck = catalog.duck_sink(call.ref[2])
-                if duck is not None and not duck.lazy:
-                    sinks.add(duck.symbol)
-            values.append(value)
+        line, col, end_line, _ = offload.callable_span
+        refs = [c.ref for c in fn.calls if c.offloaded and c.kind == "call" and (line, col) <= (c.line, c.col) and c.end_line <= end_line]
     else:
         return None
-    for value in values:
-        _classify(value, index, catalog, sinks, starts)
+    for ref in refs:
+        if not _classify(index.resolve(ref), index, catalog, sinks, starts):
+            return None
     seen = set(starts)
     queue = deque(starts)
     while queue and len(sinks) < 50:
@@ -163,22 +160,56 @@ def _reachable_sinks(offload: OffloadSite, fn, index: ProgramIndex, graph: CallG
     return tuple(sorted(sinks)[:_MAX_SINKS])
 
 
-def _classify(value: Value, index: ProgramIndex, catalog: Catalog, sinks: set[str], starts: list[str]) -> None:
+def _classify(value: Value, index: ProgramIndex, catalog: Catalog, sinks: set[str], starts: list[str]) -> bool:
+    """Adds what ``value`` runs to ``sinks`` / ``starts``; False when that is unknown."""
     if value is None:
-        return
+        return False
     kind = value[0]
     if kind == "any":
-        for member in value[1]:
-            _classify(member, index, catalog, sinks, starts)
-    elif kind == "func":
+        return all(_classify(member, index, catalog, sinks, starts) for member in value[1])
+    if kind == "func":
+        fn = index.functions.get(value[1])
+        if fn is None or fn.is_async:
+            return False
         starts.append(value[1])
-    elif kind == "class":
+        return True
+    if kind == "class":
         starts.extend(index.constructor_methods(value[1]))
-    elif kind in ("ext", "extinst"):
-        symbol = value[1] if kind == "ext" else f"{value[1]}.__call__"
-        sink = catalog.sink(symbol)
+        return True
+    if kind == "ext":
+        sink = catalog.sink(value[1])
         if sink is not None and not sink.lazy:
             sinks.add(sink.symbol)
+            return True
+        return _stdlib_object(value[1])
+    if kind == "extinst":
+        sink = catalog.sink(f"{value[1]}.__call__")
+        if sink is not None and not sink.lazy:
+            sinks.add(sink.symbol)
+            return True
+    return False
+
+
+def _stdlib_object(symbol: str) -> bool:
+    """Is ``symbol`` a real object of the standard library (which the catalogue covers)?
+    Only standard-library modules are imported to find out."""
+    parts = symbol.split(".")
+    if parts[0] not in _STDLIB or parts[0] in _NO_IMPORT:
+        return False
+    import importlib
+
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return False
+        return True
+    return False
 
 
 def file_digest(path: str) -> str:
