@@ -151,3 +151,19 @@ def test_a_src_layout_namespace_package_from_an_editable_install(tmp_path: Path)
     assert document["sites"][0]["killed_by"]["symbol"] == "pathlib.Path.read_bytes"
     assert result.returncode == 0
     assert digests(root) == before
+
+
+def test_diff_verifies_only_the_offloads_on_changed_lines(tmp_path: Path) -> None:
+    root = copy_fixture("shop", tmp_path / "shop")
+    git = ["git", "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    subprocess.run([*git, "init", "-q"], cwd=root, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=root, check=True)
+    subprocess.run([*git, "commit", "-qm", "shop"], cwd=root, check=True)
+    store = root / "shop" / "store.py"
+    text = store.read_text(encoding="utf-8")
+    store.write_text(text.replace("return await asyncio.to_thread(checksum, text)", "return await asyncio.to_thread(checksum, text)  # edited"), encoding="utf-8")
+    result = teeth(root, "--no-cache", "--format", "json", "--diff", "HEAD", "--tests", "tests")
+    assert outcomes(load(result)) == {"shop/store.py:49:17": "NOT_BLOCKING"}
+    assert result.returncode == 0  # nothing counts towards the score: n/a passes
+    bad = teeth(root, "--no-cache", "--diff", "no-such-rev", "--tests", "tests")
+    assert bad.returncode == 2 and "--diff no-such-rev: unknown revision 'no-such-rev'" in bad.stderr

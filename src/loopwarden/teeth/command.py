@@ -11,7 +11,6 @@ import argparse
 import hashlib
 import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -151,10 +150,9 @@ def _find_sites(args: argparse.Namespace):  # noqa: ANN202
             print(f"loopwarden: error: no offload site at {', '.join(f'{p}:{n}' for p, n in args.site)}", file=sys.stderr)
             return 2
     if args.diff:
-        changed = _changed_lines(args.diff)
-        if changed is None:
+        sites = _in_diff(args.diff, sites)
+        if sites is None:
             return 2
-        sites = [s for s in sites if changed.get(os.path.realpath(s.path), set()) & set(range(s.line, s.end_line + 1))]
     if args.shard:
         index, count = args.shard
         sites = [s for s in sites if int(hashlib.sha256(s.id.encode()).hexdigest(), 16) % count == index - 1]
@@ -167,27 +165,24 @@ def _same_file(given: str, path: str) -> bool:
     return os.path.realpath(given) == os.path.realpath(path)
 
 
-def _changed_lines(base: str) -> dict[str, set[int]] | None:
-    """Real path -> lines added or changed since ``base`` (git, work tree included)."""
+def _in_diff(base: str, sites: list) -> list | None:
+    """The sites with a line changed since ``base`` (the work tree and untracked files
+    included), by the diff mode's git layer (loopwarden.workflow.git)."""
+    from loopwarden.workflow import git
+
     try:
-        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True, check=True).stdout.strip()
-        diff = subprocess.run(["git", "diff", "-U0", "--no-color", "--no-ext-diff", base, "--", "*.py"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError) as exc:
-        reason = getattr(exc, "stderr", "") or str(exc)
-        print(f"loopwarden: error: --diff {base}: {reason.strip().splitlines()[-1] if reason.strip() else 'git failed'}", file=sys.stderr)
+        top = git.repo_top(os.getcwd())
+        changes = git.diff(top, git.resolve(base, top), None)
+        new_files = set(git.untracked(top))
+    except git.GitError as exc:
+        print(f"loopwarden: error: --diff {base}: {exc}", file=sys.stderr)
         return None
-    changed: dict[str, set[int]] = {}
-    current: set[int] | None = None
-    for line in diff.splitlines():
-        if line.startswith("+++ "):
-            name = line[4:]
-            current = None if name == "/dev/null" else changed.setdefault(os.path.realpath(os.path.join(top, name[2:])), set())
-        elif line.startswith("@@") and current is not None:
-            match = re.match(r"@@ -\S+ \+(\d+)(?:,(\d+))? @@", line)
-            if match:
-                start, count = int(match.group(1)), int(match.group(2) or 1)
-                current.update(range(start, start + count))
-    return changed
+    kept = []
+    for site in sites:
+        path = Path(os.path.relpath(site.real, os.path.realpath(top))).as_posix()
+        if path in new_files or any(changes.changed(path, line) for line in range(site.line, site.end_line + 1)):
+            kept.append(site)
+    return kept
 
 
 def _default_cache_dir() -> str:
