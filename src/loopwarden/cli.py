@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "rule": "loopwarden.workflow.rule_command",
     "explain": "loopwarden.static.explain_cmd",
     "teeth": "loopwarden.teeth.command",
+    "fix": "loopwarden.fix.command",
 }
 
 

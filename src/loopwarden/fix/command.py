@@ -1,0 +1,179 @@
+"""``loopwarden fix [PATHS] [--key KEY ...] [--min-priority P] [--diff] [--unsafe-fixes]``."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import os
+import sys
+from pathlib import Path
+
+EXIT_CLEAN, EXIT_LEFT, EXIT_ERROR = 0, 1, 2
+MAX_PASSES = 3  # a fix can expose the next call site of the same finding (a helper called twice)
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "fix",
+        help="offload blocking calls found on the event loop (libcst codemods)",
+        description=(
+            "Edit the code so that each finding's blocking call runs off the event loop, at the first call on "
+            "its chain that leaves async code. Safe fixes are applied; unsafe ones only with --unsafe-fixes; "
+            "the rest are shown as hints. Then re-scan and say which findings are gone (by key)."
+        ),
+    )
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="files or directories to scan (default: the current directory)")
+    parser.add_argument("--key", action="append", default=[], metavar="KEY", help="fix only the finding with this key (repeatable)")
+    parser.add_argument("--min-priority", default=None, metavar="LEVEL", help="fix only findings at or above LEVEL (HIGH, MEDIUM, LOW)")
+    parser.add_argument("--diff", action="store_true", help="print a unified diff of the fixes and write nothing")
+    parser.add_argument("--unsafe-fixes", action="store_true", help="also apply the fixes that may change behaviour")
+    parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.loopwarden] from this file instead of the nearest pyproject.toml")
+
+
+class UsageError(Exception):
+    pass
+
+
+def scan_project(paths: list[str], config_path: str | None, min_priority: str | None = None):
+    """(ScanResult, lazy symbols) for the paths, with the project's configuration."""
+    from loopwarden.catalog import CatalogError, load_catalog
+    from loopwarden.config import ConfigError, find_pyproject, load_config
+    from loopwarden.static.scan import scan
+
+    try:
+        pyproject = Path(config_path) if config_path else find_pyproject(Path(paths[0]) if os.path.exists(paths[0]) else Path.cwd())
+        config = load_config(pyproject)
+        catalog = load_catalog(config.catalog, str(pyproject) if pyproject else "pyproject.toml")
+    except (ConfigError, CatalogError) as exc:
+        raise UsageError(str(exc)) from None
+    result = scan(
+        paths,
+        catalog,
+        excludes=config.exclude,
+        respect_gitignore=config.respect_gitignore,
+        max_file_size=config.max_file_size,
+        jobs=os.cpu_count() or 1,
+        min_priority=min_priority or "LOW",
+    )
+    lazy = frozenset(symbol for symbol, sink in catalog.sinks.items() if sink.lazy)
+    return result, lazy
+
+
+def _priority(value: str | None) -> str | None:
+    if value is None:
+        return None
+    upper = value.upper()
+    if upper not in ("HIGH", "MEDIUM", "LOW"):
+        raise UsageError(f"--min-priority: expected one of HIGH, MEDIUM, LOW, got {value!r}")
+    return upper
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except UsageError as exc:
+        print(f"loopwarden: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _run(args: argparse.Namespace) -> int:
+    from loopwarden.fix.codemod import apply
+    from loopwarden.fix.sites import DISPLAY, UNSAFE, plan
+
+    paths = args.paths or ["."]
+    min_priority = _priority(args.min_priority)
+    result, lazy = scan_project(paths, args.config, min_priority)
+    for skipped in result.skipped:
+        print(f"loopwarden: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    selected = [f for f in result.findings if not args.key or f.key in args.key]
+    missing = [key for key in args.key if key not in {f.key for f in result.findings}]
+    for key in missing:
+        print(f"loopwarden: no finding with key {key}", file=sys.stderr)
+    wanted = {f.key for f in selected}
+    originals: dict[str, bytes] = {}
+    current: dict[str, bytes] = {}
+    reported: list = []  # (outcome, keys): every outcome of the first pass, the fixes of later ones
+    skips = []
+    for number in range(1 if args.diff else MAX_PASSES):
+        sites, new_skips = plan(selected, lazy)
+        if number == 0:
+            skips = new_skips
+        by_file: dict[str, list] = {}
+        for site in sorted(sites, key=lambda s: (s.path, s.line, s.column or 0, s.kind)):
+            by_file.setdefault(site.path, []).append(site)
+        changed = False
+        for path, file_sites in by_file.items():
+            try:
+                source = current.get(path) or Path(path).read_bytes()
+                new, outcomes = apply(source, file_sites, unsafe=args.unsafe_fixes)
+            except Exception as exc:  # a file libcst cannot parse, or cannot read: one line, the rest goes on
+                print(f"loopwarden: cannot fix {path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
+                continue
+            originals.setdefault(path, source)
+            reported.extend((o, sites[o.site]) for o in outcomes if number == 0 or o.applied)
+            if new != source:
+                current[path] = new
+                changed = True
+                if not args.diff:
+                    _write_atomically(Path(path), new)
+        if args.diff or not changed:
+            break
+        result, lazy = scan_project(paths, args.config, min_priority)
+        selected = [f for f in result.findings if f.key in wanted]
+    out = sys.stdout
+    applied = unsafe_left = hints = 0
+    for outcome, keys in reported:
+        site = outcome.site
+        if outcome.applied:
+            applied += 1
+            status = f"fixed ({outcome.safety})"
+        elif outcome.safety == UNSAFE:
+            unsafe_left += 1
+            status = "unsafe fix, not applied (use --unsafe-fixes)"
+        else:
+            hints += 1
+            status = "display-only" if outcome.safety == DISPLAY else outcome.safety
+        out_stream = sys.stderr if args.diff else out
+        print(f"{site.path}:{site.line}: {site.kind}: {status}: {outcome.text}", file=out_stream)
+        for key in keys:
+            print(f"    {key}", file=out_stream)
+    for skip in skips:
+        print(f"{skip.path}:{skip.line}: not fixed: {skip.reason}: {skip.key}", file=sys.stderr if args.diff else out)
+    if args.diff:
+        for path in sorted(current):
+            before = originals[path].decode("utf-8", "replace").splitlines(keepends=True)
+            after = current[path].decode("utf-8", "replace").splitlines(keepends=True)
+            out.writelines(difflib.unified_diff(before, after, f"a/{path}", f"b/{path}"))
+        print(
+            f"{applied} fix(es) in {len(current)} file(s) would be applied; {unsafe_left} unsafe fix(es) need --unsafe-fixes; {hints} hint(s); nothing written",
+            file=sys.stderr,
+        )
+        return EXIT_LEFT if current else EXIT_CLEAN
+    remaining = sorted({f.key for f in selected} & wanted) if current else sorted(wanted)
+    print(
+        f"{applied} fix(es) applied in {len(current)} file(s); {unsafe_left} unsafe fix(es) need --unsafe-fixes; {hints} hint(s)",
+        file=out,
+    )
+    gone = len(wanted) - len(remaining)
+    print(f"re-scan: {gone} of {len(wanted)} finding key(s) no longer reported", file=out)
+    for key in remaining:
+        print(f"    still reported: {key}", file=out)
+    return EXIT_LEFT if remaining or result.skipped else EXIT_CLEAN
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Replace the file in one step, keeping its permissions (through symlinks)."""
+    import stat
+    import tempfile
+
+    target = Path(os.path.realpath(path))
+    mode = stat.S_IMODE(target.stat().st_mode)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

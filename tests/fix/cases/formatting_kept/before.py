@@ -1,0 +1,15 @@
+from pathlib import Path
+
+
+def fetch(path, mode, *, retries=3):
+    return Path(path).read_bytes()
+
+
+async def handler(path):
+    # read the payload
+    data = fetch(
+        path,  # where it is
+        "rb",
+        retries=5,
+    )
+    return data  # done

@@ -1,0 +1,16 @@
+import asyncio
+import json
+from pathlib import Path
+
+
+def read(path):
+    return Path(path).read_text()
+
+
+def save(path, text):
+    Path(path).write_text(text)
+
+
+async def handler(path):
+    await asyncio.to_thread(lambda: save(path + ".bak", read(path)))
+    return json.loads(await asyncio.to_thread(Path(path).read_text))

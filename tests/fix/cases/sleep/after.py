@@ -1,0 +1,7 @@
+import asyncio
+
+
+async def poll(interval):
+    while True:
+        await asyncio.sleep(interval)  # wait before the next try
+        return interval

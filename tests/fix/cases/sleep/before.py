@@ -1,0 +1,7 @@
+import time
+
+
+async def poll(interval):
+    while True:
+        time.sleep(interval)  # wait before the next try
+        return interval

@@ -1,0 +1,6 @@
+import trio
+
+
+async def tick():
+    await trio.sleep(1)
+    await trio.sleep(0)
