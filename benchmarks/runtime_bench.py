@@ -1,6 +1,7 @@
 """Runtime gate benchmark (not a test): what the gate costs and what it catches.
 
-    .venv/bin/python benchmarks/runtime_bench.py [--project DIR [--pytest-args "..."]]... [--python PY]
+    .venv/bin/python benchmarks/runtime_bench.py [--project DIR [--pytest-args "..."] [--bare-modules M,N]]...
+        [--python PY] [--repeats N]
 
 Reports, in one run:
 1. per-call overhead of intercepted primitives (os.stat; open+read of a small file) with no
@@ -8,8 +9,10 @@ Reports, in one run:
    loop (inside: a call that is allowed, so every frame of the stack is checked);
 2. which of loopwarden's default-rule primitives bare blockbuster (default rules, every
    module scanned) misses, measured by running each probe on a loop;
-3. wall time of a test suite with and without --loopwarden: examples/gated_service, and the
-   project given with --project (e.g. an sdist unpacked in /tmp).
+3. wall time of a test suite with the gate off, under bare blockbuster (blockbuster_ctx()
+   around each test, as projects wire it by hand) and under --loopwarden:
+   examples/gated_service, and the projects given with --project (e.g. an sdist unpacked in
+   /tmp), modes alternating within each repeat.
 """
 
 from __future__ import annotations
@@ -134,19 +137,47 @@ def blockbuster_coverage(workdir: Path) -> list[tuple[str, str | None, str | Non
     return rows
 
 
-# -- 3. a test suite with and without the gate ---------------------------------------------------
-def suite_wall_time(directory: Path, python: str, extra_args: list[str], repeats: int) -> dict[str, Any]:
-    results: dict[str, Any] = {}
-    for label, flag in (("without", []), ("with --loopwarden", ["--loopwarden"])):
-        times, summary = [], ""
+# -- 3. a test suite with the gate off, under bare blockbuster, under loopwarden ------------------
+# Bare blockbuster the way projects wire it by hand: blockbuster_ctx() around each test's
+# protocol, scanning the modules given with --bare-modules (all modules when none).
+_BARE_PLUGIN = """
+import os
+
+import pytest
+from blockbuster import blockbuster_ctx
+
+_MODULES = [m for m in os.environ.get("LOOPWARDEN_BENCH_MODULES", "").split(",") if m] or None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    with blockbuster_ctx(_MODULES):
+        return (yield)
+"""
+
+SUITE_MODES = ("gate off", "bare blockbuster", "loopwarden")
+
+
+def suite_wall_time(
+    directory: Path, python: str, extra_args: list[str], repeats: int, bare_modules: str = ""
+) -> dict[str, tuple[float, str]]:
+    """Median wall time of the whole pytest process per mode; the modes alternate within each
+    repeat, so that a machine whose load changes during the run biases none of them."""
+    times: dict[str, list[float]] = {mode: [] for mode in SUITE_MODES}
+    summaries: dict[str, str] = {}
+    with tempfile.TemporaryDirectory() as plugin_dir:
+        Path(plugin_dir, "loopwarden_bench_bare.py").write_text(_BARE_PLUGIN)
+        environment = dict(os.environ, LOOPWARDEN_BENCH_MODULES=bare_modules)
+        environment["PYTHONPATH"] = os.pathsep.join(filter(None, [plugin_dir, os.environ.get("PYTHONPATH")]))
+        flags = {"gate off": [], "bare blockbuster": ["-p", "loopwarden_bench_bare"], "loopwarden": ["--loopwarden"]}
         for _ in range(repeats):
-            command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *flag, *extra_args]
-            start = time.perf_counter()
-            completed = subprocess.run(command, cwd=directory, capture_output=True, text=True)
-            times.append(time.perf_counter() - start)
-            summary = _summary_line(completed.stdout)
-        results[label] = (statistics.median(times), summary)
-    return results
+            for mode in SUITE_MODES:
+                command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *flags[mode], *extra_args]
+                start = time.perf_counter()
+                completed = subprocess.run(command, cwd=directory, capture_output=True, text=True, env=environment)
+                times[mode].append(time.perf_counter() - start)
+                summaries[mode] = _summary_line(completed.stdout)
+    return {mode: (statistics.median(times[mode]), summaries[mode]) for mode in SUITE_MODES}
 
 
 def _summary_line(output: str) -> str:
@@ -162,6 +193,9 @@ def main() -> None:
     parser.add_argument("--project", type=Path, action="append", default=[], help="a real async project's directory")
     parser.add_argument("--pytest-args", action="append", default=[], help="pytest arguments for the n-th --project")
     parser.add_argument("--python", default=sys.executable, help="interpreter with the projects and loopwarden")
+    parser.add_argument(
+        "--bare-modules", action="append", default=[], help="comma-separated modules bare blockbuster scans for the n-th --project"
+    )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
@@ -190,17 +224,21 @@ def main() -> None:
         for name, by_blockbuster, by_loopwarden in blockbuster_coverage(workdir):
             print(f"| {name} | {_caught(by_blockbuster)} | {_caught(by_loopwarden)} |")
 
-    suites = [("examples/gated_service", EXAMPLE, sys.executable, [])]
+    suites = [("examples/gated_service", EXAMPLE, sys.executable, [], "gated_service")]
     for index, project in enumerate(args.project):
         extra = shlex.split(args.pytest_args[index]) if index < len(args.pytest_args) else []
-        suites.append((project.name, project.resolve(), args.python, extra))
-    print(f"\n## Test-suite wall time (median of {args.repeats} runs)\n")
-    print("| suite | without | result | with --loopwarden | result |")
-    print("|---|---:|---|---:|---|")
-    for label, directory, python, extra in suites:
-        results = suite_wall_time(directory, python, extra, args.repeats)
-        (off, off_summary), (on, on_summary) = results["without"], results["with --loopwarden"]
-        print(f"| {label} | {off:.2f} s | {off_summary} | {on:.2f} s | {on_summary} |")
+        bare = args.bare_modules[index] if index < len(args.bare_modules) else ""
+        suites.append((project.name, project.resolve(), args.python, extra, bare))
+    print(f"\n## Test-suite wall time (median of {args.repeats} runs, modes alternating)\n")
+    print("| suite | gate off | bare blockbuster | loopwarden | loopwarden / blockbuster | results (off / blockbuster / loopwarden) |")
+    print("|---|---:|---:|---:|---:|---|")
+    for label, directory, python, extra, bare in suites:
+        results = suite_wall_time(directory, python, extra, args.repeats, bare)
+        (off, off_summary), (bb, bb_summary), (lw, lw_summary) = (results[mode] for mode in SUITE_MODES)
+        print(
+            f"| {label} | {off:.2f} s | {bb:.2f} s | {lw:.2f} s | {lw / bb:.2f} | "
+            f"{off_summary} / {bb_summary} / {lw_summary} |"
+        )
 
 
 def _caught(intercepted: str | None) -> str:

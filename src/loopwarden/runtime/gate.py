@@ -115,7 +115,13 @@ class _Patch:
         self._raw: Any = None  # the class attribute as stored (restored as is)
         self._installed: Any = None  # what install() put there
         self._restore: Any = None
+        self._is_class = isinstance(function.module, type)
+        self._builtin_type = False  # set once setattr failed: patch through forbiddenfruit directly
+        self._cached: tuple[Any, Any] = (None, None)  # (original, its checker): reused test after test
 
+    # Installing and removing run around every gated test, ~70 patches each: kept to plain
+    # attribute work (no inspect.getattr_static, no TypeError per built-in type, the checker
+    # closure reused while the original is the same).
     def install(self) -> None:
         owner, name = self.function.module, self.function.func_name
         # What is there now, not what was there when the gate was built: a test's monkeypatch
@@ -124,11 +130,15 @@ class _Patch:
         if original is None:
             return
         self.function.original_func = original
-        self._raw = inspect.getattr_static(owner, name, None) if isinstance(owner, type) else None
-        checker: Any = self._checker(original)
-        if isinstance(self._raw, (staticmethod, classmethod)):
-            checker = staticmethod(checker)  # the checker already holds the bound original
-        _set_attribute(owner, name, checker)
+        self._raw = _static_lookup(owner, name) if self._is_class else None
+        if self._cached[0] is original:
+            checker = self._cached[1]
+        else:
+            checker = self._checker(original)
+            if isinstance(self._raw, (staticmethod, classmethod)):
+                checker = staticmethod(checker)  # the checker already holds the bound original
+            self._cached = (original, checker)
+        self._set(checker)
         self._installed = checker
         self._restore = self._raw if self._raw is not None else original
 
@@ -136,12 +146,24 @@ class _Patch:
         if self._installed is None:
             return
         owner, name = self.function.module, self.function.func_name
-        current = inspect.getattr_static(owner, name, None) if isinstance(owner, type) else getattr(owner, name, None)
+        current = _static_lookup(owner, name) if self._is_class else getattr(owner, name, None)
         # Replaced during the test (a fixture's teardown put the real function back): what
         # is there now is right, restoring our stale original would be wrong.
         if current is self._installed:
-            _set_attribute(owner, name, self._restore)
+            self._set(self._restore)
         self._installed = self._restore = None
+
+    def _set(self, value: Any) -> None:
+        owner, name = self.function.module, self.function.func_name
+        if not self._builtin_type:
+            try:
+                setattr(owner, name, value)
+                return
+            except TypeError:  # a built-in type (io.BufferedReader): same mechanism as blockbuster
+                self._builtin_type = True
+        import forbiddenfruit
+
+        forbiddenfruit.curse(owner, name, value)
 
     def blocks(self, frame: types.FrameType | None) -> bool:
         """blockbuster's rule: a frame of the project on the stack and no allowing frame.
@@ -216,13 +238,14 @@ def name_is_lock_wait(intercepted: str) -> bool:
     return intercepted.startswith("threading.Lock.")
 
 
-def _set_attribute(owner: Any, name: str, value: Any) -> None:
-    try:
-        setattr(owner, name, value)
-    except TypeError:  # a built-in type (io.BufferedReader): same mechanism as blockbuster
-        import forbiddenfruit
-
-        forbiddenfruit.curse(owner, name, value)
+def _static_lookup(owner: type, name: str) -> Any:
+    """The attribute as stored in the class or a base (what ``inspect.getattr_static`` finds
+    for these classes), without the descriptor protocol."""
+    for klass in owner.__mro__:
+        namespace = klass.__dict__
+        if name in namespace:
+            return namespace[name]
+    return None
 
 
 class Gate:
