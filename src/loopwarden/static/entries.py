@@ -182,8 +182,18 @@ class EntryPoints:
             targets.sort()
 
         lifespan = self.graph._lifespan_functions()
-        hooks = {r.function: r for r in self.graph._hook_roots()}
         seeds: list[list[Context]] = [[] for _ in range(7)]
+        # Code started by a script: asyncio.run(main()) under `if __name__ == "__main__":`.
+        scripted: set[str] = set()
+        for module in sorted(index.modules.values(), key=lambda m: m.path):
+            if module.is_test:
+                continue
+            for ref in module.main_refs:
+                value = index.resolve(ref)
+                if value is not None and value[0] == "func" and value[1] in functions:
+                    scripted.add(value[1])
+                    seeds[4].append(Context(value[1], CLI_SCOPE, "main", f"script main {functions[value[1]].local_name}"))
+        hooks = {r.function: r for r in self.graph._hook_roots()}
         for qualname in sorted(functions):
             fn = functions[qualname]
             module = module_of[qualname]
@@ -196,6 +206,8 @@ class EntryPoints:
                     seeds[4].append(Context(qualname, CLI_SCOPE, "script", f"script {module.path}"))
                 else:
                     seeds[5].append(Context(qualname, STARTUP_SCOPE, "import", f"import of {module.module}"))
+                continue
+            if qualname in scripted:
                 continue
             if qualname in lifespan:
                 seeds[3].append(Context(qualname, STARTUP_SCOPE, "lifespan", f"start-up/shutdown {fn.local_name}"))
@@ -216,15 +228,6 @@ class EntryPoints:
                     seeds[1].append(Context(qualname, API, "async-api", f"async API {fn.local_name}"))
                 else:
                     seeds[2].append(Context(qualname, UNREFERENCED, "uncalled", f"uncalled async {fn.local_name}"))
-        # Async code started by a script: asyncio.run(main()) under __main__, or from a sync
-        # function nothing calls (a console-script entry point).
-        for module in index.modules.values():
-            if module.is_test or is_script_module(module):
-                continue
-            for ref in module.main_refs:
-                value = index.resolve(ref)
-                if value is not None and value[0] == "func" and value[1] in functions:
-                    seeds[4].append(Context(value[1], CLI_SCOPE, "main", f"script main {functions[value[1]].local_name}"))
         for caller, edges in sorted(self.graph.async_edges.items()):
             fn = functions[caller]
             if fn.is_async or _is_aside(module_of[caller]):

@@ -24,17 +24,18 @@ class Unresolved:
     call: str  # the call as the scanner saw it: "?.store.save()"
 
 
-def describe(ref: Ref, depth: int = 0) -> str:
-    """A ref as readable source-like text: ("attr", ("self", "m.C"), "x") -> "self.x"."""
+def describe(ref: Ref, depth: int = 0, module: str = "") -> str:
+    """A ref as readable source-like text: ("attr", ("self", "m.C"), "x") -> "self.x"; names
+    of ``module`` itself lose its prefix."""
     if ref is None or depth > 8:
         return "?"
     kind = ref[0]
     if kind == "name":
-        return ref[1]
+        return ref[1].removeprefix(f"{module}.") if module else ref[1]
     if kind == "attr":
-        return f"{describe(ref[1], depth + 1)}.{ref[2]}"
+        return f"{describe(ref[1], depth + 1, module)}.{ref[2]}"
     if kind == "call":
-        return f"{describe(ref[1], depth + 1)}()"
+        return f"{describe(ref[1], depth + 1, module)}()"
     if kind == "self":
         return "self"
     if kind == "super":
@@ -94,10 +95,10 @@ def unresolved_calls(index: ProgramIndex, graph: CallGraph, entries: EntryPoints
         fn = index.functions[qualname]
         if fn.is_module_body or not on_loop(entries, qualname):
             continue
-        path = index.function_module[qualname].path
+        module = index.function_module[qualname]
         for site in fn.calls:
             if _unresolved(graph, site):
-                found.append(Unresolved(path, site.line, site.col + 1, qualname, describe(site.ref) + "()"))
+                found.append(Unresolved(module.path, site.line, site.col + 1, qualname, describe(site.ref, module=module.module) + "()"))
     found.sort(key=lambda u: (u.path, u.line, u.column))
     return found
 
@@ -128,8 +129,9 @@ def explain_lines(index: ProgramIndex, graph: CallGraph, entries: EntryPoints, f
     for fn, sites in holders:
         kind = "async def" if fn.is_async else ("module body" if fn.is_module_body else "def")
         out.append(f"{path}:{line}  in {kind} {fn.qualname}")
+        module = index.function_module[fn.qualname].module
         for site in sorted(sites, key=lambda s: (s.line, s.col)):
-            out.extend("  " + text for text in _site_lines(index, graph, site))
+            out.extend("  " + text for text in _site_lines(index, graph, site, module))
         out.extend(_reach_lines(index, graph, entries, roots, fn))
     here = [f for f in findings if f.path == path and f.line == line]
     if here:
@@ -140,13 +142,13 @@ def explain_lines(index: ProgramIndex, graph: CallGraph, entries: EntryPoints, f
     return out
 
 
-def _site_lines(index: ProgramIndex, graph: CallGraph, site: CallSite) -> list[str]:
+def _site_lines(index: ProgramIndex, graph: CallGraph, site: CallSite, module: str) -> list[str]:
     where = f"{site.line}:{site.col + 1}"
-    shown = describe(site.ref)
+    shown = describe(site.ref, module=module)
     if site.kind == OFFLOAD:
         return [f"{where} {shown}: handed to an offload, runs off the loop"]
     if site.kind == ENTER:
-        return [f"{where} with {describe(site.ref[1]) if site.ref else '?'}: __enter__ runs here"]
+        return [f"{where} with {describe(site.ref[1], module=module) if site.ref else '?'}: __enter__ runs here"]
     if site.kind == CONSUME:
         return [f"{where} iterates {shown}"]
     if site.kind != CALL:
