@@ -25,13 +25,27 @@ class EntryRule:
     sync: bool = False
 
 
-def glob_matches(patterns: tuple[str, ...], names: set[str]) -> bool:
-    return any(_regex(p).fullmatch(n) for p in patterns for n in names)
+def glob_matches(patterns: tuple[str, ...], names: set[str] | frozenset[str]) -> bool:
+    regex = _regex(patterns)
+    return any(regex.fullmatch(n) for n in names)
 
 
 @cache
-def _regex(glob: str) -> re.Pattern[str]:
-    return re.compile(".*".join(re.escape(part) for part in glob.split("*")))
+def _regex(globs: tuple[str, ...]) -> re.Pattern[str]:
+    """One regular expression for a rule's globs (`*` crosses dots)."""
+    return re.compile("|".join(".*".join(re.escape(part) for part in glob.split("*")) for glob in globs))
+
+
+def last_parts(patterns: tuple[str, ...]) -> frozenset[str] | None:
+    """The last dotted component every name matching one of ``patterns`` must end with, or
+    None when a pattern ends in a wildcard (a cheap pre-filter before resolving anything)."""
+    parts = set()
+    for pattern in patterns:
+        last = pattern.rpartition(".")[2]
+        if "*" in last:
+            return None
+        parts.add(last)
+    return frozenset(parts)
 
 
 def _parse(table: dict[str, Any], where: str) -> EntryRule:

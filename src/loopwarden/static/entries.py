@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from loopwarden.catalog.entries import EntryRule, entry_rules, glob_matches
+from loopwarden.catalog.entries import EntryRule, entry_rules, glob_matches, last_parts
 from loopwarden.static.index import ProgramIndex
 from loopwarden.static.reach import SYNC_HOOK, CallGraph, Root, _same_class
 from loopwarden.static.summary import CALL, FunctionSummary, ModuleSummary
@@ -68,21 +68,29 @@ class EntryPoints:
     # -- what frameworks register ----------------------------------------------------------
     def _find_registered(self) -> None:
         functions = self.index.functions
+        decorator_rules = [r for r in self.rules if r.decorator or r.name]
+        decorator_ends = [(r, last_parts(r.decorator)) for r in decorator_rules]
         for qualname in sorted(functions):
             fn = functions[qualname]
-            if fn.is_module_body:
+            if fn.is_module_body or not (fn.decorators or fn.class_qualname is None):
                 continue
-            for rule in self.rules:
+            written_ends = {n.rpartition(".")[2] for n in fn.decorator_names}
+            for rule, ends in decorator_ends:
+                if not (fn.is_async or rule.sync):
+                    continue
+                if not rule.name and ends is not None and not (ends & written_ends):
+                    continue  # no decorator ends like the rule's (resolving is the costly part)
                 label = self._matches(fn, rule)
-                if label is not None and (fn.is_async or rule.sync):
+                if label is not None:
                     self._register(qualname, rule.kind, label, fn)
                     break
+        base_rules = [r for r in self.rules if r.base]
+        wanted = {m for r in base_rules for m in r.methods}
         for class_qualname in sorted(self.index.classes):
-            base_rules = [r for r in self.rules if r.base]
-            if not base_rules:
-                break
-            ancestors = self.index.ancestors(class_qualname)
             cls = self.index.classes[class_qualname]
+            if not wanted.intersection(cls.methods):
+                continue
+            ancestors = self.graph.ancestors(class_qualname)
             for rule in base_rules:
                 if not any(_same_class(a, rule.base) for a in ancestors):
                     continue
@@ -92,19 +100,29 @@ class EntryPoints:
                     if fn is not None and (fn.is_async or rule.sync) and target not in self.registered:
                         label = f"{rule.framework} {rule.kind} {cls.local_name}.{method}"
                         self._register(target, rule.kind, label, fn)
-        call_rules = [r for r in self.rules if r.call]
+        call_rules = [(r, last_parts(r.call)) for r in self.rules if r.call]
+        call_ends = set().union(*(ends or () for _, ends in call_rules))
+        any_end = any(ends is None for _, ends in call_rules)
+        methods = self.index.methods_by_name
         for qualname in sorted(functions):
             for site in functions[qualname].calls:
-                if site.kind != CALL or not call_rules or site.ref is None:
+                if site.kind != CALL or site.ref is None or not site.args:
                     continue
-                names = self._callee_names(site.ref)
-                for rule in call_rules:
-                    if rule.arg < len(site.args) and glob_matches(rule.call, names):
-                        self._register_value(site.args[rule.arg], rule.kind, f"{rule.framework} {rule.kind} ({sorted(names)[0].rpartition('.')[2]})")
-                        break
-                else:  # an async def handed to a call by reference runs when that call decides
-                    for arg in site.args:
-                        self._register_value(arg, "callback", f"callback passed to {self._short(site.ref)}", async_only=True)
+                ref = site.ref
+                end = ref[2] if ref[0] == "attr" else (ref[1].rpartition(".")[2] if ref[0] == "name" else None)
+                if end is not None and (any_end or end in call_ends):
+                    names = self._callee_names(ref)
+                    rule = next((r for r, _ in call_rules if r.arg < len(site.args) and glob_matches(r.call, names)), None)
+                    if rule is not None:
+                        label = f"{rule.framework} {rule.kind} ({end})"
+                        self._register_value(site.args[rule.arg], rule.kind, label)
+                        continue
+                # an async def handed to a call by reference runs when that call decides
+                for arg in site.args:
+                    if arg is None or arg[0] == "call":
+                        continue
+                    if (arg[0] == "name" and arg[1] in functions) or (arg[0] == "attr" and arg[2] in methods):
+                        self._register_value(arg, "callback", f"callback passed to {self._short(ref)}", async_only=True)
 
     def _register_value(self, ref, kind: str, label: str, async_only: bool = False) -> None:
         if ref is None or ref[0] == "call":
@@ -169,19 +187,14 @@ class EntryPoints:
         index = self.index
         functions = index.functions
         module_of = index.function_module
-        forward: dict[str, list[tuple[str, int]]] = {}
-        prod_callers: dict[str, set[str]] = {}
-        for source in (self.graph.edges, self.graph.async_edges):
+        sync_edges, async_edges = self.graph.edges, self.graph.async_edges
+        prod_callers: set[str] = set()  # functions some application code calls (not a test or script)
+        aside_modules = {id(m) for m in index.modules.values() if _is_aside(m)}
+        for source in (sync_edges, async_edges):
             for caller, edges in source.items():
-                caller_module = module_of[caller]
-                for edge in edges:
-                    forward.setdefault(caller, []).append((edge.target, edge.line))
-                    if edge.target != caller and not _is_aside(caller_module):
-                        prod_callers.setdefault(edge.target, set()).add(caller)
-        for targets in forward.values():
-            targets.sort()
-
-        lifespan = self.graph._lifespan_functions()
+                if id(module_of[caller]) not in aside_modules:
+                    prod_callers.update(e.target for e in edges if e.target != caller)
+        lifespan = self.graph.lifespan_functions()
         seeds: list[list[Context]] = [[] for _ in range(7)]
         # Code started by a script: asyncio.run(main()) under `if __name__ == "__main__":`.
         scripted: set[str] = set()
@@ -193,16 +206,18 @@ class EntryPoints:
                 if value is not None and value[0] == "func" and value[1] in functions:
                     scripted.add(value[1])
                     seeds[4].append(Context(value[1], CLI_SCOPE, "main", f"script main {functions[value[1]].local_name}"))
-        hooks = {r.function: r for r in self.graph._hook_roots()}
+        hooks = {r.function: r for r in self.graph.hook_roots()}
+        script_modules = {id(m) for m in index.modules.values() if is_script_module(m)}
         for qualname in sorted(functions):
             fn = functions[qualname]
             module = module_of[qualname]
+            script = id(module) in script_modules
             if module.is_test:
                 if fn.is_module_body or qualname not in prod_callers:
                     seeds[6].append(Context(qualname, TEST_SCOPE, "test", f"test {fn.local_name}"))
                 continue
             if fn.is_module_body:
-                if qualname.endswith("__main__.<module>") or is_script_module(module):
+                if qualname.endswith("__main__.<module>") or script:
                     seeds[4].append(Context(qualname, CLI_SCOPE, "script", f"script {module.path}"))
                 else:
                     seeds[5].append(Context(qualname, STARTUP_SCOPE, "import", f"import of {module.module}"))
@@ -212,7 +227,7 @@ class EntryPoints:
             if qualname in lifespan:
                 seeds[3].append(Context(qualname, STARTUP_SCOPE, "lifespan", f"start-up/shutdown {fn.local_name}"))
                 continue
-            if is_script_module(module):
+            if script:
                 if fn.is_async and qualname not in prod_callers:
                     seeds[4].append(Context(qualname, CLI_SCOPE, "script", f"script {module.path}"))
                 continue
@@ -230,7 +245,7 @@ class EntryPoints:
                     seeds[2].append(Context(qualname, UNREFERENCED, "uncalled", f"uncalled async {fn.local_name}"))
         for caller, edges in sorted(self.graph.async_edges.items()):
             fn = functions[caller]
-            if fn.is_async or _is_aside(module_of[caller]):
+            if fn.is_async or id(module_of[caller]) in aside_modules:
                 continue
             if fn.is_module_body or caller not in prod_callers:
                 for edge in edges:
@@ -245,10 +260,11 @@ class EntryPoints:
             while queue:
                 current = queue.popleft()
                 here = contexts[current]
-                for target, line in forward.get(current, ()):
-                    if target not in contexts:
-                        contexts[target] = Context(here.top, here.scope, here.kind, here.label, current, line)
-                        queue.append(target)
+                for edges in (sync_edges.get(current, ()), async_edges.get(current, ())):
+                    for edge in edges:
+                        if edge.target not in contexts:
+                            contexts[edge.target] = Context(here.top, here.scope, here.kind, here.label, current, edge.line)
+                            queue.append(edge.target)
 
     def context(self, qualname: str) -> Context:
         found = self.contexts.get(qualname)

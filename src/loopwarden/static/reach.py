@@ -88,6 +88,9 @@ class CallGraph:
         self.errors: list[tuple[str, str]] = []  # (function, reason): analysis bugs, reported as skipped
         self.async_edges: dict[str, list[Edge]] = {}  # calls creating a coroutine of a project async def
         self._callers: dict[str, list[tuple[str, int, bool]]] | None = None
+        self._ancestors: dict[str, list[str]] = {}
+        self._hooks: list[Root] | None = None
+        self._lifespan: set[str] | None = None
         self._offload_entry = {q for q, fn in index.functions.items() if self._decorated_with_offload(fn)}
         self._project_wrappers = self._find_project_wrappers()
         for qualname, fn in index.functions.items():
@@ -346,11 +349,28 @@ class CallGraph:
         return False
 
     # -- roots ---------------------------------------------------------------------------
+    def ancestors(self, class_qualname: str) -> list[str]:
+        """The index's ancestors of a class, computed once per class."""
+        found = self._ancestors.get(class_qualname)
+        if found is None:
+            found = self._ancestors[class_qualname] = self.index.ancestors(class_qualname)
+        return found
+
+    def hook_roots(self) -> list[Root]:
+        if self._hooks is None:
+            self._hooks = self._hook_roots()
+        return self._hooks
+
+    def lifespan_functions(self) -> set[str]:
+        if self._lifespan is None:
+            self._lifespan = self._lifespan_functions()
+        return self._lifespan
+
     def roots(self) -> tuple[list[Root], list[Root]]:
         """(loop roots, import-time roots), each in a deterministic order."""
         loop: list[Root] = []
         startup: list[Root] = []
-        lifespan = self._lifespan_functions()
+        lifespan = self.lifespan_functions()
         for qualname, fn in self.index.functions.items():
             if fn.is_module_body:
                 if not qualname.endswith("__main__.<module>"):  # `python -m pkg` runs a script
@@ -362,7 +382,7 @@ class CallGraph:
         key = self._position
         # Async entry points first: on equal chain length they name the exposure.
         loop.sort(key=lambda r: key(r.function))
-        loop.extend(sorted(self._hook_roots(), key=lambda r: key(r.function)))
+        loop.extend(sorted(self.hook_roots(), key=lambda r: key(r.function)))
         return loop, sorted(startup, key=lambda r: key(r.function))
 
     def _lifespan_functions(self) -> set[str]:
@@ -387,7 +407,7 @@ class CallGraph:
         decorator_hooks = [h for h in hooks if h.decorator]
         if base_hooks:
             for qualname in self.index.classes:
-                ancestors = self.index.ancestors(qualname)
+                ancestors = self.ancestors(qualname)
                 for hook in base_hooks:
                     if any(_same_class(a, hook.base) for a in ancestors):
                         roots.extend(self._class_hook_roots(qualname, hook))
