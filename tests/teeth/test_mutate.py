@@ -78,3 +78,27 @@ def test_a_starred_callable_cannot_be_mutated() -> None:
     assert check(ast.parse(source), site) == "the offloaded callable is not a plain positional argument"
     moved = SiteSpec(0, site.line + 5, site.col, site.end_line + 5, site.end_col, 0, "awaitable", False)
     assert check(ast.parse(source), moved) == "no offload call at the recorded position"
+
+
+def test_a_configured_wrapper_is_mutated_like_to_thread() -> None:
+    """``[[tool.loopwarden.catalog.offload]] method = "async_add_executor_job"``: the scanner
+    finds the site, teeth inlines it with the other arguments going to the callable."""
+    from loopwarden.catalog import load_catalog
+    from loopwarden.static.scan import scan
+    from loopwarden.teeth.sites import collect_sites
+
+    catalog = load_catalog({"offload": [{"method": "async_add_executor_job", "callable_arg": 0}]})
+    source = "import os\n\n\nasync def size(hass, path):\n    return await hass.async_add_executor_job(os.path.getsize, path)\n"
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        module = Path(tmp) / "integration.py"
+        module.write_text(source, encoding="utf-8")
+        sites = collect_sites(scan([str(module)], catalog).modules, catalog)
+    assert [(s.line, s.col, s.wrapper.rpartition(".")[2], s.callable_arg, s.blocking, s.problem) for s in sites] == [
+        (5, 17, "async_add_executor_job", 0, ("os.path.getsize",), None)
+    ]
+    tree, done = rewrite(ast.parse(source), [sites[0].spec(0)], "mutant")
+    assert done == {0}
+    assert ast.unparse(tree).splitlines()[-1].strip() == "return os.path.getsize(path)"

@@ -167,3 +167,13 @@ def test_diff_verifies_only_the_offloads_on_changed_lines(tmp_path: Path) -> Non
     assert result.returncode == 0  # nothing counts towards the score: n/a passes
     bad = teeth(root, "--no-cache", "--diff", "no-such-rev", "--tests", "tests")
     assert bad.returncode == 2 and "--diff no-such-rev: unknown revision 'no-such-rev'" in bad.stderr
+
+
+def test_a_mutant_that_hangs_is_a_timeout(tmp_path: Path) -> None:
+    root = copy_fixture("hang", tmp_path / "hang")
+    started = time.monotonic()
+    result = teeth(root, "--no-cache", "--format", "json", "--timeout", "8", "--tests", "tests")
+    document = load(result)
+    assert outcomes(document) == {"hang/handshake.py:10:17": "TIMEOUT"}
+    assert document["sites"][0]["detail"] == "the mutant's tests did not finish in time"
+    assert time.monotonic() - started < 60  # the hung child was killed, not waited for
