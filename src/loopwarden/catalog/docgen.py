@@ -21,7 +21,7 @@ from loopwarden.catalog.categories import CATEGORIES, CHEAP, FREE, HEAVY, Catego
 
 _COST_TEXT = {
     HEAVY: "`heavy`: the cost grows with the data or waits on something outside the process. "
-    "On the loop (any exposure but STARTUP, outside tests) the finding is **HIGH**.",
+    "Reached from serving code (see the priorities below) the finding is **HIGH**.",
     CHEAP: "`cheap`: a single metadata syscall. On the loop the finding is **MEDIUM**.",
     FREE: "`free`: near-free in practice (no disk or network access). The finding is **LOW**.",
 }
@@ -48,6 +48,13 @@ _EXPOSURES = (
         "`@app.on_event(\"startup\")`, `add_event_handler(\"startup\", ...)`), and code reached only "
         "from them: it runs once, before the loop serves requests or after it stops.",
     ),
+    (
+        "CLI",
+        "Code reached only from a script: `main()` run by `asyncio.run` under "
+        "`if __name__ == \"__main__\"`, async code started by a sync function nothing calls (a "
+        "console script), code under `examples/`, `scripts/`, `docs/`, `benchmarks/`.",
+    ),
+    ("TEST", "Code reached only from tests."),
 )
 
 _NOT_REPORTED = (
@@ -60,18 +67,25 @@ _NOT_REPORTED = (
 )
 
 _PRIORITIES = (
-    ("HIGH", "On the loop (any exposure but STARTUP), outside tests, with a `heavy` sink."),
+    (
+        "HIGH",
+        "Reached from serving code (a registered route, handler, task, tool, node, hook or "
+        "callback, or a public `async def` that nothing in the scan calls: a library's API) "
+        "through certain edges, with a `heavy` sink. The default `--fail-on`.",
+    ),
     (
         "MEDIUM",
         "The same exposure with a `cheap` sink (one metadata syscall, an uncontended mutex), any "
         "sink reached only through an inferred edge (a call on an abstract base resolved to its "
         "overrides, a factory returning one of several classes, a method guessed by its distinctive "
         "name, or a duck-typed sink match), or a chain through a memoised function "
-        "(`@lru_cache`, `@cache`, `@cached_property`), which blocks on its first call per key only.",
+        "(`@lru_cache`, `@cache`, `@cached_property`), which blocks on its first call per key only; "
+        "and anything reached only from an `async def` with a private name that nothing calls or "
+        "registers.",
     ),
     (
         "LOW",
-        "STARTUP exposure, code in tests (`tests/`, `test_*.py`, `conftest.py`), and `free` sinks.",
+        "STARTUP, CLI and TEST exposures (reached only from start-up, scripts or tests), and `free` sinks.",
     ),
 )
 

@@ -152,7 +152,8 @@ def _site_lines(index: ProgramIndex, graph: CallGraph, site: CallSite, module: s
     if site.kind == CONSUME:
         return [f"{where} iterates {shown}"]
     if site.kind != CALL:
-        return [f"{where} {shown}: attribute access"]
+        target = graph._property_target(site.ref)
+        return [f"{where} {shown}: property {target}, runs here"] if target else []
     lines = [f"{where} {shown}()"]
     value = index.resolve(site.ref)
     guessed = graph._guessed_method(site) if value is None else []
