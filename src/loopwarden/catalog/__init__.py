@@ -38,6 +38,27 @@ class Sink:
 
 
 @dataclass(frozen=True)
+class ArgumentRule:
+    """A blocking call that returns at once when one argument is a given constant
+    (``thread.join(timeout=0)``, ``executor.shutdown(wait=False)``)."""
+
+    position: int | None  # index among the positional arguments (self excluded)
+    keyword: str | None
+    equals: object
+
+    def matches(self, constants: tuple) -> bool:
+        for key, value in constants:
+            if key != self.position and key != self.keyword:
+                continue
+            if isinstance(value, bool) or isinstance(self.equals, bool):
+                if value is self.equals:
+                    return True
+            elif value == self.equals:  # 0 == 0.0
+                return True
+        return False
+
+
+@dataclass(frozen=True)
 class Offload:
     name: str | None  # dotted symbol, or None when matched by method name
     method: str | None
@@ -72,6 +93,7 @@ class Catalog:
     loop_callbacks: list[Offload] = field(default_factory=list)  # run their callable ON the loop
     hooks: list[Hook] = field(default_factory=list)
     duck_methods: dict[str, Sink] = field(default_factory=dict)
+    nonblocking: dict[str, list[ArgumentRule]] = field(default_factory=dict)
 
     # -- questions -------------------------------------------------------------------------
     def canonical(self, symbol: str) -> str:
@@ -103,6 +125,11 @@ class Catalog:
                 return Sink(symbol, pattern.category, operation, pattern.cost)
         return None
 
+    def returns_at_once(self, symbol: str, constants: tuple) -> bool:
+        """Does this call, with these constant arguments ((position or keyword, value), ...),
+        return without waiting (``Thread.join(timeout=0)``)?"""
+        return bool(constants) and any(rule.matches(constants) for rule in self.nonblocking.get(symbol, ()))
+
     def duck_sink(self, method: str) -> Sink | None:
         return self.duck_methods.get(method)
 
@@ -121,7 +148,7 @@ class Catalog:
     # -- building --------------------------------------------------------------------------
     def extend(self, table: Mapping[str, Any], origin: str) -> None:
         """Merge one catalogue table (the built-in TOML or ``[tool.loopwarden.catalog]``)."""
-        known = {"group", "pattern", "types", "offload", "loop_callback", "hook"}
+        known = {"group", "pattern", "types", "offload", "loop_callback", "hook", "nonblocking"}
         unknown = set(table) - known
         if unknown:
             raise CatalogError(f"{origin}: unknown catalogue key(s) {sorted(unknown)}; expected {sorted(known)}")
@@ -144,6 +171,10 @@ class Catalog:
             self.loop_callbacks.append(_parse_offload(callback, f"{origin}: loop_callback[{i}]"))
         for i, hook in enumerate(_table_list(table.get("hook", []), f"{origin}: hook")):
             self.hooks.append(_parse_hook(hook, f"{origin}: hook[{i}]"))
+        for i, rule in enumerate(_table_list(table.get("nonblocking", []), f"{origin}: nonblocking")):
+            symbols, parsed = _parse_nonblocking(rule, f"{origin}: nonblocking[{i}]")
+            for symbol in symbols:
+                self.nonblocking.setdefault(symbol, []).append(parsed)
 
 
 def _str_map(value: Any, where: str) -> dict[str, str]:
@@ -253,6 +284,24 @@ def _parse_pattern(pattern: dict[str, Any], where: str) -> _Pattern:
         _check_cost(pattern.get("cost", CATEGORIES[category].cost), where),
         match.endswith(".*") and "()" not in match and "[]" not in match,
     )
+
+
+_NONBLOCKING_KEYS = {"symbols", "position", "keyword", "equals"}
+
+
+def _parse_nonblocking(rule: dict[str, Any], where: str) -> tuple[list[str], ArgumentRule]:
+    _check_keys(rule, _NONBLOCKING_KEYS, where)
+    symbols = _str_list(rule.get("symbols"), f"{where}.symbols")
+    position, keyword = rule.get("position"), rule.get("keyword")
+    if position is not None and (not isinstance(position, int) or isinstance(position, bool) or position < 0):
+        raise CatalogError(f"{where}: 'position' must be a non-negative integer")
+    if keyword is not None and not isinstance(keyword, str):
+        raise CatalogError(f"{where}: 'keyword' must be a string")
+    if position is None and keyword is None:
+        raise CatalogError(f"{where}: give 'position', 'keyword' or both")
+    if "equals" not in rule or not isinstance(rule["equals"], (bool, int, float, str)):
+        raise CatalogError(f"{where}: 'equals' must be a boolean, number or string")
+    return symbols, ArgumentRule(position, keyword, rule["equals"])
 
 
 def _parse_offload(offload: dict[str, Any], where: str) -> Offload:

@@ -346,7 +346,7 @@ class _Context:
                 cls.attrs[target.attr] = ref
 
     # -- recording -----------------------------------------------------------------------
-    def record(self, kind: str, ref: Ref, node: ast.AST, awaited: bool = False, args: tuple = ()) -> None:
+    def record(self, kind: str, ref: Ref, node: ast.AST, awaited: bool = False, args: tuple = (), consts: tuple = ()) -> None:
         if ref is None:
             return
         self.fn.calls.append(
@@ -359,6 +359,7 @@ class _Context:
                 awaited=awaited,
                 offloaded=self.offloaded,
                 args=args,
+                consts=consts,
             )
         )
 
@@ -753,7 +754,7 @@ class _Context:
             and node.args[0].value in _STARTUP_EVENTS
         ):
             self._startup_callables(node.args[1])
-        self.record(CALL, callee, node, awaited=awaited, args=tuple(arg_refs[:2]))
+        self.record(CALL, callee, node, awaited=awaited, args=tuple(arg_refs[:2]), consts=_constants(node))
         self._note_container_item(node, arg_refs)
         if isinstance(node.func, ast.Attribute) and node.func.attr in self.ex.options.callback_methods:
             self._loop_callback(node, self.ex.options.callback_methods[node.func.attr])
@@ -980,6 +981,17 @@ class _StaticRef:
             except SyntaxError:
                 return None
         return None
+
+
+def _constants(node: ast.Call) -> tuple:
+    """Boolean and number constants among a call's arguments: ``join(timeout=0)`` returns at once."""
+    found = [(i, a.value) for i, a in enumerate(node.args) if isinstance(a, ast.Constant) and isinstance(a.value, (bool, int, float))]
+    found += [
+        (k.arg, k.value.value)
+        for k in node.keywords
+        if k.arg is not None and isinstance(k.value, ast.Constant) and isinstance(k.value.value, (bool, int, float))
+    ]
+    return tuple(found)
 
 
 def _call_result(callee: Ref, canonical: str | None, arg_refs: list[Ref]) -> Ref:

@@ -245,7 +245,10 @@ class CallGraph:
         return None
 
     def _arguments_block(self, sink: Sink, site: CallSite) -> bool:
-        """For APIs that take a stream or a path: is this call's argument a real file?"""
+        """For APIs that take a stream or a path: is this call's argument a real file?
+        (And does a constant argument make it return at once: ``join(timeout=0)``?)"""
+        if self.catalog.returns_at_once(sink.symbol, site.consts):
+            return False
         if sink.file_arg is not None:
             kind = self._argument_kind(site, sink.file_arg)
             return kind == "file"

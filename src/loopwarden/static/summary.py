@@ -49,6 +49,7 @@ class CallSite(NamedTuple):
     offloaded: bool = False  # inside the callable of an offload (a lambda body)
     args: tuple = ()  # refs of the first positional arguments (to spot file objects)
     via: tuple = ()  # (callee ref, argument index): a lambda handed to callee, assumed run here
+    consts: tuple = ()  # ((position or keyword, value), ...): boolean and number constant arguments
 
 
 @dataclass(frozen=True)
