@@ -128,14 +128,14 @@ def test_definition_and_file_order_and_jobs_do_not_change_the_report(name: str, 
     assert _normal(_scan(tmp_path / "seed2", jobs=2), maps) == baseline
 
 
-@pytest.mark.parametrize("name", ["redefinitions", "lambdas_and_items", "abstract_base"])
-def test_hash_seed_does_not_change_the_report(name: str) -> None:
+def test_hash_seed_does_not_change_the_report() -> None:
+    """Every fixture project at once, in worker processes, under two hash seeds."""
     reports = []
-    for seed in ("0", "1", "12345"):
+    for seed in ("0", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
         proc = subprocess.run(
             [sys.executable, "-m", "loopwarden", "scan", "--format", "json", "--jobs", "2", "."],
-            cwd=FIXTURES / name,
+            cwd=FIXTURES,
             env=env,
             capture_output=True,
             text=True,
@@ -143,6 +143,7 @@ def test_hash_seed_does_not_change_the_report(name: str) -> None:
         )
         assert proc.returncode in (0, 1), proc.stderr
         report = json.loads(proc.stdout)
+        assert len(report["findings"]) > 50
         report.pop("duration_seconds", None)
         reports.append(json.dumps(report, sort_keys=True))
-    assert reports[0] == reports[1] == reports[2]
+    assert reports[0] == reports[1]

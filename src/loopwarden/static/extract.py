@@ -56,6 +56,18 @@ _SEQUENCE_GENERICS = frozenset(
         "Collection", "Generator", "AsyncIterator", "AsyncIterable", "AbstractSet", "Set", "List", "Tuple", "FrozenSet",
     }
 )
+_FIELD_HELPERS = frozenset({"Field", "PrivateAttr", "field", "ib", "attrib"})
+_MAPPING_GENERICS = frozenset(
+    {"dict", "Dict", "Mapping", "MutableMapping", "defaultdict", "DefaultDict", "OrderedDict", "ChainMap"}
+)
+# Typing constructs that name no class the scanner can follow. A typed stream (IO[bytes],
+# BinaryIO, TextIO) may be a BytesIO as well as a file: not a disk file.
+_OPAQUE_ANNOTATIONS = frozenset(
+    {
+        "Any", "Final", "ClassVar", "Literal", "Callable", "Self", "NoReturn", "Never", "TypeVar", "TypeAlias",
+        "IO", "BinaryIO", "TextIO", "LiteralString", "TypeGuard", "Unpack", "Concatenate", "ParamSpec",
+    }
+)
 _UNWRAP_GENERICS = frozenset({"Optional", "Annotated", "Final", "ClassVar", "Awaitable", "Coroutine", "Required", "NotRequired"})
 _SUPPRESSION = re.compile(r"#\s*loopwarden\s*:\s*ignore(?:\[([A-Za-z_,\s]*)\])?")
 
@@ -288,6 +300,7 @@ class _Context:
         self.offloaded = False
         self.globals: set[str] = set()  # names declared `global` in this function
         self.lambda_owner: tuple[str, str] | None = None  # (qualname, local name) lambdas are named after
+        self.yielded: list[Ref] = []  # what the function yields (a @contextmanager's value)
 
     # -- names ---------------------------------------------------------------------------
     def lookup(self, name: str) -> Ref:
@@ -333,6 +346,19 @@ class _Context:
             self.eval(target.value)
             self.eval(target.slice)
 
+    def field_default(self, node: ast.expr | None, ref: Ref) -> Ref:
+        """``Field(default_factory=Store)``, ``field(default=x)``, ``PrivateAttr()``: the
+        default's value, never an instance of the field helper."""
+        if not (isinstance(node, ast.Call) and written_name(node.func).rpartition(".")[2] in _FIELD_HELPERS):
+            return ref
+        for keyword in node.keywords:
+            if keyword.arg == "default_factory" and isinstance(keyword.value, (ast.Name, ast.Attribute)):
+                factory = _StaticRef(self).ref(keyword.value)
+                return ("call", factory) if factory is not None else None
+            if keyword.arg == "default":
+                return _StaticRef(self).ref(keyword.value)
+        return None
+
     def ref_of_bound(self, node: ast.expr) -> Ref:
         """Ref of a tuple element already evaluated as part of the whole value (no re-recording)."""
         return _StaticRef(self).ref(node)
@@ -342,8 +368,8 @@ class _Context:
             return
         if isinstance(target.value, ast.Name) and target.value.id in ("self", "cls"):
             cls = self.ex.summary.classes.get(self.class_qualname)
-            if cls is not None and cls.attrs.get(target.attr) is None:
-                cls.attrs[target.attr] = ref
+            if cls is not None:  # assigned in several places (__init__, a setter): the union
+                cls.attrs[target.attr] = _union(cls.attrs.get(target.attr), ref)
 
     # -- recording -----------------------------------------------------------------------
     def record(self, kind: str, ref: Ref, node: ast.AST, awaited: bool = False, args: tuple = (), consts: tuple = ()) -> None:
@@ -426,13 +452,13 @@ class _Context:
     def stmt_For(self, stmt: ast.For) -> None:
         iterable = self.eval(stmt.iter)
         self.record(CONSUME, iterable, stmt.iter)
-        self.bind(stmt.target, ("elem", iterable) if iterable is not None else None)
+        self.bind(stmt.target, ("iter", iterable) if iterable is not None else None)
         self.visit_block(stmt.body)
         self.visit_block(stmt.orelse)
 
     def stmt_AsyncFor(self, stmt: ast.AsyncFor) -> None:
         iterable = self.eval(stmt.iter)
-        self.bind(stmt.target, ("elem", iterable) if iterable is not None else None)
+        self.bind(stmt.target, ("iter", iterable) if iterable is not None else None)
         self.visit_block(stmt.body)
         self.visit_block(stmt.orelse)
 
@@ -536,6 +562,9 @@ class _Context:
         inner.visit_block(node.body)
         if any(n.endswith("contextmanager") for n in decorator_names):
             fn.is_generator = False  # its body runs on `with`, like a call
+            # `with cm() as p`: p is what the function yields (Iterator[Path] -> a Path).
+            annotated = [("elem", fn.returns[0])] if node.returns is not None and fn.returns else []
+            fn.returns = annotated + inner.yielded
         fn.is_startup = any(_is_startup_decorator(d) for d in node.decorator_list)
         fn.is_cached = any(n.rpartition(".")[2] in _CACHING_DECORATORS for n in decorator_names)
         fn.decorator_args = decorator_args(node)
@@ -637,12 +666,13 @@ class _Context:
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
             value_ref = body_ctx.eval(stmt.value) if stmt.value is not None else None
             ann = self.annotation(stmt.annotation)
-            cls.attrs[stmt.target.id] = ann if ann is not None else value_ref
+            value_ref = body_ctx.field_default(stmt.value, value_ref)
+            cls.attrs[stmt.target.id] = _union(cls.attrs.get(stmt.target.id), ann if ann is not None else value_ref)
         elif isinstance(stmt, ast.Assign):
-            ref = body_ctx.eval(stmt.value)
+            ref = body_ctx.field_default(stmt.value, body_ctx.eval(stmt.value))
             for target in stmt.targets:
                 if isinstance(target, ast.Name):
-                    cls.attrs.setdefault(target.id, ref)
+                    cls.attrs[target.id] = _union(cls.attrs.get(target.id), ref)
         elif isinstance(stmt, ast.ClassDef):
             body_ctx.define_class(stmt)
         else:
@@ -668,21 +698,28 @@ class _Context:
                 return None
             if base == "Union":
                 return _union(*(self.annotation(i) for i in items))
-            if base in _UNWRAP_GENERICS:
+            if base in _UNWRAP_GENERICS:  # Annotated[X, ...], Final[X], ClassVar[X]: X
                 return self.annotation(items[0] if base != "Coroutine" else items[-1])
             if base in _SEQUENCE_GENERICS:
                 inner = self.annotation(items[0])
                 return ("seq", inner) if inner is not None else None
+            if base in _MAPPING_GENERICS:  # dict[str, X]: d[key], d.get(key), d.values() give X
+                inner = self.annotation(items[-1]) if len(items) == 2 else None
+                return ("map", inner) if inner is not None else None
             if base == "type":
                 return _StaticRef(self).ref(items[0])
-            return None
+            if base in _OPAQUE_ANNOTATIONS:
+                return None
+            return self.annotation(node.value)  # a generic class: Repo[User] is a Repo
         if isinstance(node, (ast.Name, ast.Attribute)):
             ref = _StaticRef(self).ref(node)
             if ref is None or ref in (("name", "builtins.None"),):
                 return None
-            name = dotted(ref) or ""
+            name = dotted(self.ex.expand(ref)) or ""
             if name.startswith("builtins.") and name not in ("builtins.open",):
                 return None  # str, int, dict...: nothing to resolve
+            if name.rpartition(".")[2] in _OPAQUE_ANNOTATIONS and name.split(".")[0] in ("typing", "typing_extensions"):
+                return None  # Any is unknown, not a type; bare Final/ClassVar say nothing of the type
             return ("call", ref)
         return None
 
@@ -913,7 +950,9 @@ class _Context:
 
     def expr_Yield(self, node: ast.Yield) -> Ref:
         self.fn.is_generator = not self.fn.is_async and not self.fn.is_module_body
-        self.eval(node.value)
+        ref = self.eval(node.value)
+        if ref is not None and len(self.yielded) < 4:
+            self.yielded.append(ref)
         return None
 
     def expr_YieldFrom(self, node: ast.YieldFrom) -> Ref:
@@ -940,7 +979,7 @@ class _Context:
         iterable = self.eval(generator.iter)
         if not generator.is_async:
             self.record(CONSUME, iterable, generator.iter)
-        self.bind(generator.target, ("elem", iterable) if iterable is not None else None)
+        self.bind(generator.target, ("iter", iterable) if iterable is not None else None)
         for condition in generator.ifs:
             self.eval(condition)
 
@@ -1014,12 +1053,20 @@ def _is_instantiation(ref: Ref) -> bool:
 
 
 def _union(*refs: Ref) -> Ref:
-    members = tuple(r for r in refs if r is not None)
+    """One of several values, flattened, without repeats, in a canonical order (so that a
+    union does not depend on which assignment or definition came first)."""
+    members: list = []
+    for ref in refs:
+        if ref is None:
+            continue
+        for member in ref[1] if ref[0] == "union" else (ref,):
+            if member not in members:
+                members.append(member)
     if not members:
         return None
     if len(members) == 1:
         return members[0]
-    return ("union", members)
+    return ("union", tuple(sorted(members, key=repr)))
 
 
 def decorator_args(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str | None, ...]:

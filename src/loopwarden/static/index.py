@@ -29,6 +29,7 @@ _FINAL = 1 << 30  # "depends on no ref in progress"
 _PROTOCOL_BASES = ("typing.Protocol", "typing_extensions.Protocol", "abc.ABC")
 _TYPED = frozenset({"inst", "extinst", "func", "class"})
 _MAX_ALTERNATIVES = 6
+_MAP_GETTERS = frozenset({"get", "pop", "setdefault", "__getitem__"})
 
 
 class ProgramIndex:
@@ -161,8 +162,14 @@ class ProgramIndex:
             return ("inst", ref[1]) if ref[1] in self.classes else None
         if kind == "super":
             return ("super", ref[1]) if ref[1] in self.classes else None
-        if kind == "elem":
+        if kind == "elem":  # an item taken out: x[i]
             return self.element(self.resolve(ref[1]), ref[1])
+        if kind == "iter":  # a loop variable: iterating a mapping gives its keys
+            container = self.resolve(ref[1])
+            return None if container is not None and container[0] == "map" else self.element(container, ref[1])
+        if kind == "map":
+            inner = self.resolve(ref[1])
+            return ("map", inner) if inner is not None else None
         if kind == "offres":  # await asyncio.to_thread(f, ...) gives what f() returns
             return self.call_result(self.resolve(ref[1]))
         if kind == "seq":
@@ -242,6 +249,11 @@ class ProgramIndex:
             return ("ext", self.catalog.canonical(f"{value[1]}.{attr}"))
         if kind == "extinst":
             return ("ext", self.catalog.canonical(f"{value[1]}.{attr}"))
+        if kind == "map":  # d.get(key), d.pop(key), d.values()
+            if attr in _MAP_GETTERS:
+                return ("mapget", value[1])
+            if attr == "values":
+                return ("mapvalues", value[1])
         return None
 
     def _star_member(self, module: str, attr: str) -> Value:
@@ -361,6 +373,10 @@ class ProgramIndex:
             return ("extinst", self.external_result_type(callee[1]))
         if kind == "extinst":
             return ("extinst", f"{callee[1]}()")
+        if kind == "mapget":
+            return callee[1]
+        if kind == "mapvalues":
+            return ("seq", callee[1])
         return None
 
     def external_result_type(self, symbol: str) -> str:
@@ -377,7 +393,7 @@ class ProgramIndex:
             return None
         if value[0] == "any":
             return self._best_of(self.element(v, ref) for v in value[1])
-        if value[0] == "seq":
+        if value[0] in ("seq", "map"):
             return value[1]
         if value[0] == "extinst":
             if value[1].endswith("()"):

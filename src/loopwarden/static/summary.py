@@ -10,6 +10,8 @@ any process:
     ("self", "pkg.mod.Class")         the instance inside a method of Class
     ("elem", ref)                     an item of the iterable ref
     ("seq", ref)                      a container whose items are ref (from list[X] etc.)
+    ("map", ref)                      a mapping whose values are ref (from dict[str, X] etc.)
+    ("iter", ref)                     a loop variable over ref (a mapping's keys, a list's items)
     ("union", (ref, ...))             one of several
     ("offres", ref)                   what ``await asyncio.to_thread(ref, ...)`` returns
     ("super", "pkg.mod.Class")        ``super()`` inside a method of Class
