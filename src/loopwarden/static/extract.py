@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import ast
 import builtins
+import io
 import re
+import tokenize
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -83,15 +85,34 @@ class ExtractOptions:
 
 
 def parse_suppressions(source: str) -> dict[int, frozenset | None]:
+    """``# loopwarden: ignore[...]`` comments by line. Only real comments count (read with
+    tokenize): the same text inside a string literal suppresses nothing."""
     found: dict[int, frozenset | None] = {}
     if "loopwarden" not in source:
         return found
-    for number, line in enumerate(source.splitlines(), start=1):
-        match = _SUPPRESSION.search(line)
+    for number, text in _comments(source):
+        match = _SUPPRESSION.search(text)
         if match:
             names = match.group(1)
             found[number] = None if names is None else frozenset(n.strip().upper() for n in names.split(",") if n.strip())
     return found
+
+
+def _comments(source: str) -> list[tuple[int, str]]:
+    comments = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT and "loopwarden" in token.string:
+                comments.append((token.start[0], token.string))
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        # Syntax newer than this tokenizer (PEP 701 f-strings): lines whose suppression
+        # stands after the last quote character (never inside a one-line string).
+        comments = []
+        for number, line in enumerate(source.splitlines(), start=1):
+            match = _SUPPRESSION.search(line)
+            if match and not any(q in line[match.start() :] for q in "\"'"):
+                comments.append((number, line[match.start() :]))
+    return comments
 
 
 def dotted(ref: Ref) -> str | None:
@@ -372,7 +393,9 @@ class _Context:
                 cls.attrs[target.attr] = _union(cls.attrs.get(target.attr), ref)
 
     # -- recording -----------------------------------------------------------------------
-    def record(self, kind: str, ref: Ref, node: ast.AST, awaited: bool = False, args: tuple = (), consts: tuple = ()) -> None:
+    def record(
+        self, kind: str, ref: Ref, node: ast.AST, awaited: bool = False, args: tuple = (), consts: tuple = (), fnargs: tuple = ()
+    ) -> None:
         if ref is None:
             return
         self.fn.calls.append(
@@ -386,6 +409,7 @@ class _Context:
                 offloaded=self.offloaded,
                 args=args,
                 consts=consts,
+                fnargs=fnargs,
             )
         )
 
@@ -583,9 +607,12 @@ class _Context:
         args = node.args
         positional = [*args.posonlyargs, *args.args]
         bound = class_qualname is not None and "staticmethod" not in decorator_names
+        names = []
         for i, arg in enumerate([*positional, *args.kwonlyargs]):
+            if not (bound and i == 0 and arg in positional):
+                names.append(arg.arg)
             ref = self.annotation(arg.annotation) if arg.annotation is not None else None
-            if ref is None and arg in positional:
+            if ref is None:
                 ref = ("param", qualname, i - 1 if bound else i)
             if i == 0 and class_qualname is not None and arg in positional:
                 if "staticmethod" in decorator_names:
@@ -599,6 +626,7 @@ class _Context:
             scope.names[args.vararg.arg] = None
         if args.kwarg is not None:
             scope.names[args.kwarg.arg] = None
+        self.ex.summary.functions[qualname].params = tuple(names)
 
     def define_lambda(self, name: str, node: ast.Lambda) -> Ref:
         """``fn = lambda: work()``: a function of its own, so that ``to_thread(fn)`` offloads it."""
@@ -773,14 +801,21 @@ class _Context:
         if offload_arg is not None and len(node.args) > offload_arg:
             callable_ref = self._offload_call(node, canonical or written_name(node.func), offload_arg)
             return ("offres", callable_ref) if callable_ref is not None else None
-        arg_refs = [self._argument(a, callee, i, canonical) for i, a in enumerate(node.args)]
+        runner = _thread_runner(canonical, node.func)
+        arg_refs = [self._argument(a, callee, i, canonical, runs_elsewhere=runner is not None and runner[0] == i) for i, a in enumerate(node.args)]
+        fnargs = [(i, r) for i, (a, r) in enumerate(zip(node.args, arg_refs, strict=True)) if _may_be_function(a, r)]
         for keyword in node.keywords:
             if isinstance(keyword.value, ast.Lambda) and canonical in _INLINE_CALLERS:
                 self.eval(keyword.value.body)  # sorted(items, key=lambda p: p.stat().st_mtime)
             elif isinstance(keyword.value, ast.Lambda):
-                self._argument(keyword.value, callee, -1, canonical)
+                elsewhere = runner is not None and keyword.arg is not None and keyword.arg == runner[1]
+                self._argument(keyword.value, callee, -1, canonical, runs_elsewhere=elsewhere)
             else:
-                self.eval(keyword.value)
+                value = self.eval(keyword.value)
+                if keyword.arg is not None and _may_be_function(keyword.value, value):
+                    fnargs.append((keyword.arg, value))
+                    if keyword.arg == "key" and canonical in _INLINE_CALLERS:
+                        self.record(CALL, value, keyword.value)  # sorted(paths, key=modified_time)
             if keyword.arg in _STARTUP_KEYWORDS:
                 self._startup_callables(keyword.value)
         if (
@@ -791,12 +826,19 @@ class _Context:
             and node.args[0].value in _STARTUP_EVENTS
         ):
             self._startup_callables(node.args[1])
-        self.record(CALL, callee, node, awaited=awaited, args=tuple(arg_refs[:2]), consts=_constants(node))
+        if canonical in _INLINE_FUNCTION_FIRST and fnargs and fnargs[0][0] == 0:
+            self.record(CALL, fnargs[0][1], node.args[0])  # map(load, paths): load runs here
+        self.record(
+            CALL, callee, node, awaited=awaited, args=tuple(arg_refs[:2]), consts=_constants(node), fnargs=tuple(fnargs)
+        )
         self._note_container_item(node, arg_refs)
         if isinstance(node.func, ast.Attribute) and node.func.attr in self.ex.options.callback_methods:
             self._loop_callback(node, self.ex.options.callback_methods[node.func.attr])
         if canonical in _CONSUMERS and node.args and not isinstance(node.args[0], ast.Starred):
             self.record(CONSUME, arg_refs[0], node.args[0])
+        dynamic = _dynamic_lookup(node, canonical, arg_refs)
+        if dynamic is not None:
+            return dynamic
         return _call_result(callee, canonical, arg_refs)
 
     def _note_container_item(self, node: ast.Call, arg_refs: list[Ref]) -> None:
@@ -816,16 +858,19 @@ class _Context:
             return
         self.scope.names[name] = ("seq", item)
 
-    def _argument(self, node: ast.expr, callee: Ref, index: int, canonical: str | None) -> Ref:
+    def _argument(self, node: ast.expr, callee: Ref, index: int, canonical: str | None, runs_elsewhere: bool = False) -> Ref:
         """A lambda handed to a call that is not a builtin iterator helper becomes a function
         of its own, assumed to run here, unless the callee turns out to be an offload wrapper
-        of the project (``await run_blocking(lambda: ...)``)."""
+        of the project (``await run_blocking(lambda: ...)``) or starts a thread with it
+        (``Thread(target=lambda: ...)``, ``executor.submit(lambda: ...)``): then it runs there."""
         if not isinstance(node, ast.Lambda) or callee is None or canonical == "functools.partial":
             return self.eval(node)
         if canonical in _INLINE_CALLERS:  # sorted(key=lambda ...): runs right here
             self.eval(node.body)
             return None
         ref = self.define_lambda("<lambda>", node)
+        if runs_elsewhere:
+            return ref
         self.fn.calls.append(
             CallSite(CALL, ref, node.lineno, node.col_offset, node.end_lineno or node.lineno, offloaded=self.offloaded, via=(callee, index))
         )
@@ -1020,6 +1065,49 @@ class _StaticRef:
             except SyntaxError:
                 return None
         return None
+
+
+# Calls that run a callable argument on another thread: (position, keyword) of the callable.
+_THREAD_RUNNERS = {
+    "threading.Thread": (1, "target"),
+    "threading.Timer": (1, "function"),
+    "_thread.start_new_thread": (0, "function"),
+    "multiprocessing.Process": (1, "target"),
+}
+_THREAD_RUNNER_METHODS = {"submit": (0, "fn"), "run_in_executor": (1, "func"), "apply_async": (0, "func")}
+# Builtins that call their first argument on each item, right here.
+_INLINE_FUNCTION_FIRST = frozenset(
+    {"builtins.map", "builtins.filter", "functools.reduce", "itertools.takewhile", "itertools.dropwhile", "itertools.filterfalse", "itertools.starmap"}
+)
+
+
+def _thread_runner(canonical: str | None, func: ast.expr) -> tuple[int, str] | None:
+    if canonical in _THREAD_RUNNERS:
+        return _THREAD_RUNNERS[canonical]
+    if isinstance(func, ast.Attribute) and func.attr in _THREAD_RUNNER_METHODS:
+        return _THREAD_RUNNER_METHODS[func.attr]
+    return None
+
+
+def _may_be_function(node: ast.expr, ref: Ref) -> bool:
+    """An argument that may be a function passed as a value (``factory=build_store``,
+    ``callback=self.done``): a plain name or attribute bound to a name, a method or a parameter."""
+    return isinstance(node, (ast.Name, ast.Attribute)) and ref is not None and ref[0] in ("name", "attr", "param")
+
+
+def _dynamic_lookup(node: ast.Call, canonical: str | None, arg_refs: list[Ref]) -> Ref:
+    """``importlib.import_module("pkg.mod")`` is the module ``pkg.mod``; ``getattr(obj, "name")``
+    is ``obj.name`` (registries that load classes by constant names)."""
+    args = node.args
+    if canonical == "importlib.import_module" and len(args) == 1 and isinstance(args[0], ast.Constant):
+        name = args[0].value
+        if isinstance(name, str) and name and not name.startswith(".") and all(p.isidentifier() for p in name.split(".")):
+            return ("name", name)
+    if canonical == "builtins.getattr" and len(args) >= 2 and isinstance(args[1], ast.Constant) and arg_refs[0] is not None:
+        attr = args[1].value
+        if isinstance(attr, str) and attr.isidentifier():
+            return ("attr", arg_refs[0], attr)
+    return None
 
 
 def _constants(node: ast.Call) -> tuple:

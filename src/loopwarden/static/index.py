@@ -66,7 +66,9 @@ class ProgramIndex:
             except Exception as exc:  # a bug here costs this class's bases, not the scan
                 path = self.class_module[qualname].path
                 self.errors.append(Skipped(path, internal_error(exc, f"the bases of class {cls.local_name}")))
-        self._memo.clear()  # nothing resolved before the class tree was complete is kept
+        self._param_values: dict[tuple[str, int], list[Ref]] | None = None
+        self._param_values = self._bind_function_arguments()
+        self._memo.clear()  # nothing resolved before the class tree and arguments were complete is kept
 
     @staticmethod
     def _unambiguous_module_names(modules: list[ModuleSummary]) -> dict[str, ModuleSummary]:
@@ -177,7 +179,54 @@ class ProgramIndex:
             return ("seq", inner) if inner is not None else None
         if kind == "union":
             return self._best_of(self.resolve(r) for r in ref[1])
+        if kind == "param":
+            return self._parameter(ref[1], ref[2])
         return None
+
+    def _parameter(self, function: str, index: int) -> Value:
+        """An unannotated parameter: the functions (or classes) that callers pass for it
+        (``make(factory=build_store)`` makes ``factory()`` a call to build_store)."""
+        if self._param_values is None:
+            return None
+        values = []
+        for ref in self._param_values.get((function, index), ()):
+            value = self.resolve(ref)
+            members = value[1] if value is not None and value[0] == "any" else (value,)
+            values.extend(m for m in members if m is not None and m[0] in ("func", "class"))
+        return self._best_of(values)
+
+    def _bind_function_arguments(self) -> dict[tuple[str, int], list[Ref]]:
+        """(function, parameter index) -> the refs of the function-like arguments passed for it."""
+        bound: dict[tuple[str, int], list[Ref]] = {}
+        for qualname in sorted(self.functions):
+            for site in self.functions[qualname].calls:
+                if not site.fnargs:
+                    continue
+                try:
+                    targets = self._callee_functions(self.resolve(site.ref))
+                except RecursionError:
+                    raise
+                except Exception as exc:  # costs this call's arguments only
+                    self.errors.append(Skipped(self.function_module[qualname].path, internal_error(exc, f"arguments at line {site.line}")))
+                    continue
+                for target in targets:
+                    params = self.functions[target].params
+                    for key, ref in site.fnargs:
+                        index = key if isinstance(key, int) else (params.index(key) if key in params else None)
+                        if index is not None and index < len(params):
+                            refs = bound.setdefault((target, index), [])
+                            if ref not in refs and len(refs) < _MAX_ALTERNATIVES:
+                                refs.append(ref)
+        return bound
+
+    def _callee_functions(self, value: Value) -> list[str]:
+        if value is None:
+            return []
+        if value[0] == "func" and value[1] in self.functions:
+            return [value[1]]
+        if value[0] == "class":
+            return [m for m in self.constructor_methods(value[1])[:1]]
+        return []
 
     @staticmethod
     def _best_of(values: Iterable[Value]) -> Value:
@@ -199,7 +248,7 @@ class ProgramIndex:
 
     def resolve_name(self, name: str) -> Value:
         if name in self.functions:
-            return ("func", name)
+            return self._function_or_sink(name)
         if name in self.classes:
             return ("class", name)
         if name in self._module_names:
@@ -256,6 +305,11 @@ class ProgramIndex:
                 return ("mapvalues", value[1])
         return None
 
+    def _function_or_sink(self, qualname: str) -> Value:
+        """A project function that the catalogue names exactly (``mypkg.legacy.client.fetch``
+        in [tool.loopwarden.catalog]) is that blocking call, also when its module is scanned."""
+        return ("ext", qualname) if qualname in self.catalog.sinks else ("func", qualname)
+
     def _star_member(self, module: str, attr: str) -> Value:
         """``from pkg.actions import *``: a name the module does not define may come from there."""
         summary = self.modules.get(module)
@@ -293,7 +347,7 @@ class ProgramIndex:
                 fn = self.functions.get(method)
                 if instance and fn is not None and fn.is_property:
                     return self.call_result(("func", method))
-                return ("func", method)
+                return self._function_or_sink(method)
             if attr in cls.attrs:
                 return self.resolve(cls.attrs[attr])
         return None

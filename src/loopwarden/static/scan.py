@@ -17,7 +17,7 @@ from loopwarden.static.discover import SourceFile, discover
 from loopwarden.static.extract import ExtractOptions, extract_module, parse_suppressions
 from loopwarden.static.findings import PRIORITY_RANK, Finding, SuppressionNote, build_findings_and_notes
 from loopwarden.static.index import ProgramIndex
-from loopwarden.static.newsyntax import downlevel
+from loopwarden.static.newsyntax import downlevel, newer_syntax_hint
 from loopwarden.static.reach import CallGraph
 from loopwarden.static.summary import ModuleSummary, Result, Skipped, internal_error
 
@@ -104,7 +104,9 @@ def _analyze_file(source_file: SourceFile, options: ExtractOptions, max_size: in
         tree = _parse(text, source_file.display)
     except SyntaxError as exc:
         version = f"{sys.version_info.major}.{sys.version_info.minor}"
-        return Skipped(source_file.display, f"syntax error at line {exc.lineno}: {exc.msg} (parsed as Python {version})")
+        hint = newer_syntax_hint(exc.msg or "", exc.text or "")
+        advice = f"; {hint}" if hint else ""
+        return Skipped(source_file.display, f"syntax error at line {exc.lineno}: {exc.msg} (parsed as Python {version}){advice}")
     except RecursionError:
         return Skipped(source_file.display, "too deeply nested to parse")
     except (MemoryError, ValueError) as exc:

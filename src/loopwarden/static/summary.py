@@ -52,6 +52,7 @@ class CallSite(NamedTuple):
     args: tuple = ()  # refs of the first positional arguments (to spot file objects)
     via: tuple = ()  # (callee ref, argument index): a lambda handed to callee, assumed run here
     consts: tuple = ()  # ((position or keyword, value), ...): boolean and number constant arguments
+    fnargs: tuple = ()  # ((position or keyword, ref), ...): arguments that may be functions (callbacks)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class FunctionSummary:
     is_generator: bool = False  # a sync generator: its body runs where it is iterated
     is_startup: bool = False  # lifespan / on_event("startup") handler: runs before serving
     is_cached: bool = False  # @lru_cache, @cache, @cached_property: its body runs once per key
+    params: tuple[str, ...] = ()  # parameter names, self/cls excluded: ("param", f, i) is params[i]
     decorator_args: tuple[str | None, ...] = ()  # first string argument of each decorator (a route path)
 
 
