@@ -101,6 +101,7 @@ ODD_SNIPPETS = [
     "_lw_jj = loop.run_in_executor(None)",
     "_lw_kk = threading.Thread(target=None, args=())",
     "lambda: None",
+    "def _lw_mm(base):\n    class Wrapper(base):\n        pass\n    return Wrapper",
     "class _LwLL:\n    def __init__(self): self.a: int = 1; self.b = self.a; self.a.b.c = 2\n    x = property(lambda s: s.a)",
 ]
 

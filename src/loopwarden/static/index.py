@@ -56,6 +56,7 @@ class ProgramIndex:
             for name, method in cls.methods.items():
                 self.methods_by_name.setdefault(name, []).append(method)
         self.errors: list[Skipped] = []  # internal errors, each costing one class's bases
+        self._param_values: dict[tuple[str, int], list[Ref]] | None = None  # built below
         self.subclasses: dict[str, list[str]] = {}
         for qualname, cls in sorted(self.classes.items()):
             try:
@@ -66,7 +67,6 @@ class ProgramIndex:
             except Exception as exc:  # a bug here costs this class's bases, not the scan
                 path = self.class_module[qualname].path
                 self.errors.append(Skipped(path, internal_error(exc, f"the bases of class {cls.local_name}")))
-        self._param_values: dict[tuple[str, int], list[Ref]] | None = None
         self._param_values = self._bind_function_arguments()
         self._memo.clear()  # nothing resolved before the class tree and arguments were complete is kept
 
