@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "explain": "loopwarden.static.explain_cmd",
     "teeth": "loopwarden.teeth.command",
     "fix": "loopwarden.fix.command",
+    "anchor": "loopwarden.fix.anchor",
 }
 
 

@@ -1,0 +1,5 @@
+import socket
+
+
+def resolve(host: str) -> str:
+    return socket.gethostbyname(host)
