@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "teeth": "loopwarden.teeth.command",
     "fix": "loopwarden.fix.command",
     "anchor": "loopwarden.fix.anchor",
+    "agent-skill": "loopwarden.fix.skill",
 }
 
 

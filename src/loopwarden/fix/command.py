@@ -98,6 +98,8 @@ def _run(args: argparse.Namespace) -> int:
         sites, new_skips = plan(selected, lazy)
         if number == 0:
             skips = new_skips
+            targeted = {key for keys in sites.values() for key in keys}  # keys with a site to fix
+            wanted = targeted
         by_file: dict[str, list] = {}
         for site in sorted(sites, key=lambda s: (s.path, s.line, s.column or 0, s.kind)):
             by_file.setdefault(site.path, []).append(site)
@@ -126,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
         site = outcome.site
         if outcome.applied:
             applied += 1
-            status = f"fixed ({outcome.safety})"
+            status = f"{'fix' if args.diff else 'fixed'} ({outcome.safety})"
         elif outcome.safety == UNSAFE:
             unsafe_left += 1
             status = "unsafe fix, not applied (use --unsafe-fixes)"
@@ -137,7 +139,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"{site.path}:{site.line}: {site.kind}: {status}: {outcome.text}", file=out_stream)
         for key in keys:
             print(f"    {key}", file=out_stream)
-    for skip in skips:
+    for skip in skips if args.key else ():  # named on request; otherwise counted in the summary
         print(f"{skip.path}:{skip.line}: not fixed: {skip.reason}: {skip.key}", file=sys.stderr if args.diff else out)
     if args.diff:
         for path in sorted(current):
@@ -155,7 +157,9 @@ def _run(args: argparse.Namespace) -> int:
         file=out,
     )
     gone = len(wanted) - len(remaining)
-    print(f"re-scan: {gone} of {len(wanted)} finding key(s) no longer reported", file=out)
+    alone = len({skip.key for skip in skips} - wanted)
+    left = f"; {alone} finding key(s) left alone (reached only from start-up, CLI or test code)" if alone else ""
+    print(f"re-scan: {gone} of {len(wanted)} finding key(s) no longer reported{left}", file=out)
     for key in remaining:
         print(f"    still reported: {key}", file=out)
     return EXIT_LEFT if remaining or result.skipped else EXIT_CLEAN
