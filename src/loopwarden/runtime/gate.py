@@ -21,14 +21,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from threading import get_ident
 from time import perf_counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from blockbuster import BlockBuster, BlockBusterFunction, BlockingError
 
-from loopwarden.catalog import Catalog, default_catalog
 from loopwarden.runtime.project import Project
 from loopwarden.runtime.records import Hit, Location
 from loopwarden.runtime.rules import DEFAULT_RULES, AllowedFrame, RuleSpec, Target, resolve
+
+if TYPE_CHECKING:
+    from loopwarden.catalog import Catalog
 
 _RUNTIME_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _COROUTINE_FLAGS = inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
@@ -103,14 +105,14 @@ class _Patch:
     the stall watchdog never counts it.
     """
 
-    def __init__(self, function: BlockBusterFunction, symbol: Symbol, intercepted: str, gate: Gate) -> None:
+    def __init__(self, function: BlockBusterFunction, name: str, gate: Gate) -> None:
         self.function = function
-        self.symbol = symbol
-        self.intercepted = intercepted
+        self.name = name  # the rule's name, named as the catalogue names it on the first hit
+        self._symbol: Symbol | None = None
         self.gate = gate
         # Raising out of Lock.acquire breaks the caller's lock protocol (a half-held
         # Condition, a worker thread waiting forever): lock waits are recorded, not raised.
-        self.raises = not name_is_lock_wait(intercepted)
+        self.raises = not name_is_lock_wait(name)
         self.files: dict[str, tuple[bool, frozenset[str]]] = {}
         self._raw: Any = None  # the class attribute as stored (restored as is)
         self._installed: Any = None  # what install() put there
@@ -118,6 +120,16 @@ class _Patch:
         self._is_class = isinstance(function.module, type)
         self._builtin_type = False  # set once setattr failed: patch through forbiddenfruit directly
         self._cached: tuple[Any, Any] = (None, None)  # (original, its checker): reused test after test
+
+    @property
+    def symbol(self) -> Symbol:
+        if self._symbol is None:
+            self._symbol = catalogue_symbol(self.name, self.gate.catalog)
+        return self._symbol
+
+    @property
+    def intercepted(self) -> str:
+        return self.gate.catalog.canonical(self.name)
 
     # Installing and removing run around every gated test, ~70 patches each: kept to plain
     # attribute work (no inspect.getattr_static, no TypeError per built-in type, the checker
@@ -260,7 +272,7 @@ class Gate:
         scope: str = "project",
     ) -> None:
         self.project = project
-        self.catalog = catalog or default_catalog()
+        self._catalog = catalog  # loaded on the first hit: a clean suite never pays for it
         self.hits: deque[Hit] = deque()  # appended from any loop thread; deque ops are atomic
         self.expected: deque[Hit] = deque()  # hits the test expected (pytest.raises, expect_blocking)
         self._expected_ids: set[int] = set()
@@ -300,7 +312,15 @@ class Gate:
     def _patch_for(self, name: str, function: BlockBusterFunction, allowed: Iterable[AllowedFrame]) -> _Patch:
         for frame in allowed:
             function.can_block_in(frame.filename, set(frame.functions))
-        return _Patch(function, catalogue_symbol(name, self.catalog), self.catalog.canonical(name), self)
+        return _Patch(function, name, self)
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            from loopwarden.catalog import default_catalog
+
+            self._catalog = default_catalog()
+        return self._catalog
 
     # -- switching ---------------------------------------------------------------------------
     def activate(self) -> None:

@@ -133,13 +133,12 @@ class GateSession:
             reporter.write_line(self._project.header(bool(self.options.modules)))
 
     def _build_gate_now(self) -> None:
-        """Build the gate before the first test, so that a broken catalogue or rule is a
-        usage error, not an internal error in the middle of a test."""
-        from loopwarden.catalog import CatalogError
-
+        """Build the gate before the first test, so that a broken rule is a usage error, not
+        an internal error in the middle of a test. (The built-in catalogue, which only names
+        hits, is loaded on the first hit: a suite without hits never pays for it.)"""
         try:
             self._ensure_gate()
-        except (CatalogError, ConfigError) as error:
+        except ConfigError as error:
             raise pytest.UsageError(f"loopwarden: {error}") from None
 
     # -- hooks: around each test -------------------------------------------------------------
