@@ -22,7 +22,7 @@ HINT = "hint"  # no edit loopwarden can make safely: show the finding's fix as a
 SAFE, UNSAFE, DISPLAY = "safe", "unsafe", "display-only"
 
 # Entry points whose code does not run while serving: nothing to fix in production code.
-_NOT_FIXED_SCOPES = {"startup": "start-up code", "cli": "script or CLI code", "test": "test code"}
+NOT_FIXED_SCOPES = {"startup": "start-up code", "cli": "script or CLI code", "test": "test code"}
 
 _SLEEPS = {"time.sleep"}
 
@@ -69,8 +69,8 @@ def plan(findings: list[Finding], lazy: frozenset[str] = frozenset()) -> tuple[d
     for finding in findings:
         points = finding.entry_points
         for point in points:
-            if point.scope in _NOT_FIXED_SCOPES:
-                skips.append(Skip(finding.key, point.path, point.line, f"entry point {point.label} runs only in {_NOT_FIXED_SCOPES[point.scope]}"))
+            if point.scope in NOT_FIXED_SCOPES:
+                skips.append(Skip(finding.key, point.path, point.line, f"entry point {point.label} runs only in {NOT_FIXED_SCOPES[point.scope]}"))
                 continue
             site = _site(finding, point, lazy)
             keys = sites.setdefault(site, [])
