@@ -390,7 +390,7 @@ class _Context:
         if isinstance(target.value, ast.Name) and target.value.id in ("self", "cls"):
             cls = self.ex.summary.classes.get(self.class_qualname)
             if cls is not None:  # assigned in several places (__init__, a setter): the union
-                cls.attrs[target.attr] = _union(cls.attrs.get(target.attr), ref)
+                cls.attrs[target.attr] = _union(cls.attrs.get(target.attr), ref, canonical=True)
 
     # -- recording -----------------------------------------------------------------------
     def record(
@@ -695,12 +695,12 @@ class _Context:
             value_ref = body_ctx.eval(stmt.value) if stmt.value is not None else None
             ann = self.annotation(stmt.annotation)
             value_ref = body_ctx.field_default(stmt.value, value_ref)
-            cls.attrs[stmt.target.id] = _union(cls.attrs.get(stmt.target.id), ann if ann is not None else value_ref)
+            cls.attrs[stmt.target.id] = _union(cls.attrs.get(stmt.target.id), ann if ann is not None else value_ref, canonical=True)
         elif isinstance(stmt, ast.Assign):
             ref = body_ctx.field_default(stmt.value, body_ctx.eval(stmt.value))
             for target in stmt.targets:
                 if isinstance(target, ast.Name):
-                    cls.attrs[target.id] = _union(cls.attrs.get(target.id), ref)
+                    cls.attrs[target.id] = _union(cls.attrs.get(target.id), ref, canonical=True)
         elif isinstance(stmt, ast.ClassDef):
             body_ctx.define_class(stmt)
         else:
@@ -1140,9 +1140,10 @@ def _is_instantiation(ref: Ref) -> bool:
     return ref[0] == "call" and ref[1] is not None and ref[1][0] == "name"
 
 
-def _union(*refs: Ref) -> Ref:
-    """One of several values, flattened, without repeats, in a canonical order (so that a
-    union does not depend on which assignment or definition came first)."""
+def _union(*refs: Ref, canonical: bool = False) -> Ref:
+    """One of several values, flattened, without repeats, in statement order; in a canonical
+    order when the parts come from definitions that may come in any order (an attribute
+    assigned in several methods), so that the union does not depend on that order."""
     members: list = []
     for ref in refs:
         if ref is None:
@@ -1154,7 +1155,7 @@ def _union(*refs: Ref) -> Ref:
         return None
     if len(members) == 1:
         return members[0]
-    return ("union", tuple(sorted(members, key=repr)))
+    return ("union", tuple(sorted(members, key=repr)) if canonical else tuple(members))
 
 
 def decorator_args(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str | None, ...]:
