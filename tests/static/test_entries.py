@@ -96,12 +96,12 @@ def test_json_schema_2_with_entry_points(capsys, monkeypatch) -> None:
 
 
 def test_min_priority_says_how_many_it_hid(capsys, monkeypatch) -> None:
-    monkeypatch.chdir(FIXTURES / "entry_points")
+    monkeypatch.chdir(FIXTURES / "entry_startup_only")
     main(["scan", ".", "--min-priority", "HIGH"])
     out = capsys.readouterr().out
-    assert "1 below --min-priority not shown" in out
+    assert "3 below --min-priority not shown" in out
     main(["scan", ".", "--min-priority", "HIGH", "--format", "json"])
-    assert json.loads(capsys.readouterr().out)["summary"]["hidden"] == 1
+    assert json.loads(capsys.readouterr().out)["summary"]["hidden"] == 3
 
 
 def test_text_uses_one_based_columns(capsys, monkeypatch) -> None:
@@ -171,3 +171,11 @@ def test_unused_and_mismatched_suppressions_are_reported(tmp_path, capsys, monke
         (8, "unused suppression"),
     ]
     assert [f["location"]["line"] for f in report["findings"]] == [7]
+
+
+def test_a_cheap_syscall_in_a_loop_is_high() -> None:
+    findings = {f.key: f for f in scan_fixture("entry_points").findings}
+    exists = findings["svc/helpers.py::exists::os.path.exists"]
+    by_label = {p.label: p.priority for p in exists.entry_points}
+    assert by_label == {"route GET /sizes": "HIGH", "route GET /exists": "MEDIUM"}
+    assert exists.priority == "HIGH"

@@ -22,7 +22,8 @@ from loopwarden.catalog.categories import CATEGORIES, CHEAP, FREE, HEAVY, Catego
 _COST_TEXT = {
     HEAVY: "`heavy`: the cost grows with the data or waits on something outside the process. "
     "Reached from serving code (see the priorities below) the finding is **HIGH**.",
-    CHEAP: "`cheap`: a single metadata syscall. On the loop the finding is **MEDIUM**.",
+    CHEAP: "`cheap`: a single metadata syscall. On the loop the finding is **MEDIUM**, or **HIGH** "
+    "when it repeats in a loop (in its function or around a call on the chain).",
     FREE: "`free`: near-free in practice (no disk or network access). The finding is **LOW**.",
 }
 
@@ -71,11 +72,13 @@ _PRIORITIES = (
         "HIGH",
         "Reached from serving code (a registered route, handler, task, tool, node, hook or "
         "callback, or a public `async def` that nothing in the scan calls: a library's API) "
-        "through certain edges, with a `heavy` sink. The default `--fail-on`.",
+        "through certain edges, with a `heavy` sink, or a `cheap` one in a loop. The default `--fail-on`.",
     ),
     (
         "MEDIUM",
-        "The same exposure with a `cheap` sink (one metadata syscall, an uncontended mutex), any "
+        "The same exposure with a `cheap` sink (one metadata syscall, an uncontended mutex) outside "
+        "loops (inside a `for`/`while` body or a comprehension, its own or around a call on the "
+        "chain, it is HIGH), any "
         "sink reached only through an inferred edge (a call on an abstract base resolved to its "
         "overrides, a factory returning one of several classes, a method guessed by its distinctive "
         "name, or a duck-typed sink match), or a chain through a memoised function "

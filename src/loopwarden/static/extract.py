@@ -592,6 +592,7 @@ class _Context:
         fn.is_startup = any(_is_startup_decorator(d) for d in node.decorator_list)
         fn.is_cached = any(n.rpartition(".")[2] in _CACHING_DECORATORS for n in decorator_names)
         fn.decorator_args = decorator_args(node)
+        fn.loop_spans = loop_spans(node)
         if class_qualname is None and not self.fn.is_module_body:
             self.scope.names[node.name] = ("name", fn.qualname)
         return fn
@@ -1165,6 +1166,26 @@ def decorator_args(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str | 
         first = decorator.args[0] if isinstance(decorator, ast.Call) and decorator.args else None
         found.append(first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None)
     return tuple(found)
+
+
+_LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def loop_spans(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[tuple[int, int], ...]:
+    """Line spans of the loops in a function's own body (nested functions excluded): a cheap
+    call inside one runs once per item."""
+    spans: list[tuple[int, int]] = []
+    stack: list[ast.AST] = list(node.body)
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(current, (ast.For, ast.AsyncFor, ast.While)):  # the body repeats, the header runs once
+            spans.append((current.body[0].lineno, current.end_lineno or current.lineno))
+        elif isinstance(current, _LOOPS):
+            spans.append((current.lineno, current.end_lineno or current.lineno))
+        stack.extend(ast.iter_child_nodes(current))
+    return tuple(sorted(set(spans)))
 
 
 def main_guard_refs(ctx: _Context, stmt: ast.If) -> list[Ref]:

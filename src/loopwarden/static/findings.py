@@ -112,13 +112,24 @@ def _suppressed_by(module: ModuleSummary, hit: SinkHit, def_lines: tuple[int, ..
     return None
 
 
-def priority_of(scope: str, hit: SinkHit, inferred_chain: bool, cached: bool = False) -> str:
-    """One entry point's priority: what serves traffic and blocks for real is HIGH."""
+def priority_of(scope: str, hit: SinkHit, inferred_chain: bool, cached: bool = False, in_loop: bool = False) -> str:
+    """One entry point's priority: what serves traffic and blocks for real is HIGH. A cheap
+    syscall repeated in a loop (in its function or around a call on its chain) costs like a
+    heavy one."""
     if scope in (STARTUP_SCOPE, CLI_SCOPE, TEST_SCOPE) or hit.sink.cost == FREE:
         return LOW
-    if scope == UNREFERENCED or hit.inferred or inferred_chain or cached or hit.sink.cost == CHEAP:
+    if scope == UNREFERENCED or hit.inferred or inferred_chain or cached or (hit.sink.cost == CHEAP and not in_loop):
         return MEDIUM
     return HIGH
+
+
+def _in_loop(index: ProgramIndex, chain: list[ChainStep]) -> bool:
+    """Is the blocking call, or a call on the chain leading to it, inside a loop?"""
+    for step in chain:
+        spans = index.functions[step.function].loop_spans
+        if any(first <= step.line <= last for first, last in spans):
+            return True
+    return False
 
 
 def _exposure(scope: str, root: Root, function: str) -> str:
@@ -292,7 +303,7 @@ def _entry_point(index: ProgramIndex, entries: EntryPoints, qualname: str, sourc
         scope=scope,
         label=context.label,
         exposure=exposure,
-        priority=priority_of(scope, hit, source.inferred, cached),
+        priority=priority_of(scope, hit, source.inferred, cached, in_loop=_in_loop(index, chain)),
         chain=_shortened(chain),
         offload_function=offload.function,
         offload_path=offload.path,

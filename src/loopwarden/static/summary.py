@@ -90,6 +90,7 @@ class FunctionSummary:
     is_cached: bool = False  # @lru_cache, @cache, @cached_property: its body runs once per key
     params: tuple[str, ...] = ()  # parameter names, self/cls excluded: ("param", f, i) is params[i]
     decorator_args: tuple[str | None, ...] = ()  # first string argument of each decorator (a route path)
+    loop_spans: tuple[tuple[int, int], ...] = ()  # (first, last) lines of its for/while loops and comprehensions
 
 
 @dataclass
