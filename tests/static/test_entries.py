@@ -179,3 +179,20 @@ def test_a_cheap_syscall_in_a_loop_is_high() -> None:
     by_label = {p.label: p.priority for p in exists.entry_points}
     assert by_label == {"route GET /sizes": "HIGH", "route GET /exists": "MEDIUM"}
     assert exists.priority == "HIGH"
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "cp1252"])
+def test_text_report_on_a_console_that_is_not_utf8(encoding: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONIOENCODING": encoding}
+    proc = subprocess.run(
+        [sys.executable, "-m", "loopwarden", "scan", "."],
+        cwd=FIXTURES / "entry_points", env=env, capture_output=True, timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    out = proc.stdout.decode(encoding)
+    assert "chain: route GET /sizes: web.sizes -> helpers.exists -> os.path.exists" in out
+    assert "Traceback" not in proc.stderr.decode(encoding, errors="replace")
