@@ -135,3 +135,30 @@ def test_baseline_command_bad_input(project, capsys, args, message):
     assert (code, out) == (2, "")
     assert err.startswith(f"loopwarden: error: {message}") and err.count("\n") == 1
     assert Path("exists.json").read_text() == "{}"
+
+
+def test_min_priority_does_not_make_hidden_entries_look_stale(project, capsys):
+    (project / "app" / "svc.py").write_text(TWO.replace("os.listdir('.')", "os.path.exists('.')"))
+    run(capsys, "baseline", "app")
+    code, out, _ = run(capsys, "scan", "app", "--baseline", ".loopwarden-baseline.json", "--min-priority", "HIGH")
+    assert code == 0
+    assert "0 stale entries\nnote: stale entries are not checked with --min-priority above LOW\n" in out
+
+
+def test_with_diff_the_baseline_filters_the_changed_findings_and_stale_is_from_the_whole_scan(tmp_path, capsys, monkeypatch):
+    from tests.workflow.gitrepo import GIT_ENV, Repo
+
+    for name, value in GIT_ENV.items():
+        monkeypatch.setenv(name, value)
+    repo = Repo(tmp_path / "repo")
+    repo.commit({"svc.py": TWO})
+    monkeypatch.chdir(repo.root)
+    run(capsys, "baseline", ".")
+    # The branch edits a() (its time.sleep line changes) and adds a second copy.
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit({"svc.py": TWO.replace("time.sleep(1)\n", "time.sleep(5)\n    time.sleep(6)\n")})
+    code, out, _ = run(capsys, "scan", ".", "--diff", "main", "--baseline", ".loopwarden-baseline.json", "--format", "json")
+    report = json.loads(out)
+    assert [(f["location"]["line"], f["key"]) for f in report["findings"]] == [(7, "svc.py::a::time.sleep")]
+    assert report["diff"]["new"] == 2  # both touched lines, before the baseline
+    assert report["baseline"] == {"file": ".loopwarden-baseline.json", "new": 1, "known": 2, "stale": []}

@@ -58,24 +58,38 @@ def narrow(result, args, config, rescan) -> tuple[object, Callable[..., str]]:
 
             entries = baseline.load(path)
             base_dir = baseline.key_root(config, path)
-            applied = baseline.apply(findings, entries, base_dir, os.getcwd())
-            findings = list(applied.reported)
+            # Against every finding of the scan (so --diff does not make entries look stale) ...
+            applied = baseline.apply(result.findings, entries, base_dir, os.getcwd())
+            if "diff" in sections:  # ... then keep the changed-code findings that are new to it
+                new = {_identity(f) for f in applied.reported}
+                findings = [f for f in findings if _identity(f) in new]
+            else:
+                findings = list(applied.reported)
+            filtered = (getattr(args, "min_priority", None) or config.min_priority) != "LOW"
+            if filtered:
+                applied = dataclasses.replace(applied, stale=())  # hidden findings would look stale
             sections["baseline"] = {
                 "file": path,
-                "new": len(applied.reported),
+                "new": len(findings),
                 "known": applied.known,
                 "stale": [{"key": key, "count": count} for key, count in applied.stale],
             }
             lines.append(
-                f"baseline {path}: {len(applied.reported)} new finding(s); {applied.known} known finding(s) not reported; "
+                f"baseline {path}: {len(findings)} new finding(s); {applied.known} known finding(s) not reported; "
                 f"{len(applied.stale)} stale entr{'y' if len(applied.stale) == 1 else 'ies'}"
                 + (" (no longer found; `loopwarden baseline --update` drops them):" if applied.stale else "")
             )
             lines += [f"  stale: {key}" + (f" (x{count})" if count > 1 else "") for key, count in applied.stale]
+            if filtered:
+                lines.append("note: stale entries are not checked with --min-priority above LOW")
     except (GitError, BaselineError) as exc:
         raise WorkflowError(str(exc)) from None
     narrowed = dataclasses.replace(result, findings=findings)
     return narrowed, _renderer(sections, lines)
+
+
+def _identity(finding) -> tuple:
+    return (finding.path, finding.line, finding.column, finding.symbol)
 
 
 def _renderer(sections: dict[str, dict], lines: list[str]) -> Callable[..., str]:
