@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loopwarden.catalog.categories import CATEGORIES
+from loopwarden.catalog.categories import CATEGORIES, HAZARDS
 from loopwarden.cli import main
 
 
@@ -24,7 +24,7 @@ def test_rule_shows_one_category_from_the_catalogue(capsys):
 
 def test_rule_all_lists_every_category(capsys):
     _, out, _ = run(capsys, "rule", "--all")
-    assert [line[3:] for line in out.splitlines() if line.startswith("## ")] == list(CATEGORIES)
+    assert [line[3:] for line in out.splitlines() if line.startswith("## ")] == [*CATEGORIES, *HAZARDS]
 
 
 @pytest.mark.parametrize(

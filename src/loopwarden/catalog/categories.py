@@ -389,3 +389,108 @@ async def answer(question: str) -> str:
         ),
     )
 }
+
+
+# Hazards an offload brings (loopwarden.hazards): not blocking calls, but what goes wrong when
+# blocking code moves to a worker thread. Documented like the categories, reported MEDIUM.
+HAZARDS: dict[str, Category] = {
+    c.name: c
+    for c in (
+        _cat(
+            "LOST_UPDATE",
+            "An offloaded callable reads and writes the same file or module-level object, with no asyncio lock held across the await.",
+            """
+On the loop, a read-modify-write of a JSON file or a settings singleton was serialised by
+accident: nothing else ran between the read and the write. Once it runs in a worker thread
+(`asyncio.to_thread`, `run_in_executor`, `anyio.to_thread.run_sync`, ...), two concurrent
+requests interleave: both read the old state, both write, and the first update is lost.
+Reported when the code the callable reaches reads and writes the same resource (the same
+path expression, a `self` or module attribute holding a path, or a module-level dict, list,
+set or project-class instance that is read, then written or saved), and the offload is not
+inside an `async with` of an `asyncio.Lock`, `anyio.Lock` or `asyncio.Semaphore(1)` (in the
+offloading function, or in every async caller on the way to it). Accesses inside a
+`with <...lock...>:` block, and functions that take `fcntl.flock`, are taken as serialised.""",
+            """
+import asyncio
+import json
+from pathlib import Path
+
+SETTINGS = Path("settings.json")
+
+
+def _set(key: str, value: str) -> None:
+    data = json.loads(SETTINGS.read_text())
+    data[key] = value
+    SETTINGS.write_text(json.dumps(data))
+
+
+async def set_setting(key: str, value: str) -> None:
+    await asyncio.to_thread(_set, key, value)
+""",
+            """
+import asyncio
+import json
+from pathlib import Path
+
+SETTINGS = Path("settings.json")
+_settings_lock = asyncio.Lock()
+
+
+def _set(key: str, value: str) -> None:
+    data = json.loads(SETTINGS.read_text())
+    data[key] = value
+    SETTINGS.write_text(json.dumps(data))
+
+
+async def set_setting(key: str, value: str) -> None:
+    async with _settings_lock:  # one read-modify-write at a time (per process)
+        await asyncio.to_thread(_set, key, value)
+""",
+            cost=CHEAP,
+        ),
+        _cat(
+            "CONTEXT_LOSS",
+            "run_in_executor (or an executor's submit from async code) runs a callable that reads a ContextVar, without a copied context.",
+            """
+`loop.run_in_executor(None, fn)` and `executor.submit(fn)` do not carry `contextvars` into
+the worker thread (unlike `asyncio.to_thread`, `anyio.to_thread.run_sync` and Starlette's
+`run_in_threadpool`, which copy the context). Code there that calls `.get()` on a module-level
+`ContextVar` (the current user, the request id, a tenant) sees the default value, or raises
+`LookupError`: logs lose their request id, and permission checks run as nobody. Reported for
+a function, method, `functools.partial`, lambda or nested def whose reachable code reads a
+ContextVar, in this module or another; not when the callable is wrapped in `ctx.run`.""",
+            """
+import asyncio
+import contextvars
+
+request_id = contextvars.ContextVar("request_id", default="-")
+
+
+def _render(report: str) -> str:
+    return f"[{request_id.get()}] {report}"
+
+
+async def render(report: str) -> str:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, _render, report)
+""",
+            """
+import asyncio
+import contextvars
+
+request_id = contextvars.ContextVar("request_id", default="-")
+
+
+def _render(report: str) -> str:
+    return f"[{request_id.get()}] {report}"
+
+
+async def render(report: str) -> str:
+    loop = asyncio.get_running_loop()
+    ctx = contextvars.copy_context()
+    return await loop.run_in_executor(None, ctx.run, _render, report)
+""",
+            cost=CHEAP,
+        ),
+    )
+}

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from loopwarden.catalog import Catalog, Sink, _builtin_table, default_catalog
-from loopwarden.catalog.categories import CATEGORIES, CHEAP, FREE, HEAVY, Category
+from loopwarden.catalog.categories import CATEGORIES, CHEAP, FREE, HAZARDS, HEAVY, Category
 
 _COST_TEXT = {
     HEAVY: "`heavy`: the cost grows with the data or waits on something outside the process. "
@@ -155,7 +155,42 @@ def _raw_patterns() -> list[dict]:
     return list(_builtin_table().get("pattern", []))
 
 
+def _hazard_section(category: Category) -> list[str]:
+    """A hazard of offloading (loopwarden.hazards): no symbols, a fixed priority."""
+    return [
+        f"## {category.name}",
+        "",
+        "### What it does",
+        "",
+        category.summary,
+        "",
+        "### Why is this bad?",
+        "",
+        category.why,
+        "",
+        "### Example",
+        "",
+        "```python",
+        category.example.rstrip("\n"),
+        "```",
+        "",
+        "### Use instead",
+        "",
+        "```python",
+        category.instead.rstrip("\n"),
+        "```",
+        "",
+        "### Priority",
+        "",
+        "Always **MEDIUM**, with the exposure `OFFLOADED`: the finding is at the offload, its chain",
+        "leads to the evidence, and its reason names the related locations. See docs/hazards.md.",
+        "",
+    ]
+
+
 def _category_section(catalog: Catalog, raw_patterns: list[dict], category: Category) -> list[str]:
+    if category.name in HAZARDS:
+        return _hazard_section(category)
     sinks = [s for s in catalog.sinks.values() if s.category == category.name]
     patterns = _pattern_lines(raw_patterns, category.name)
     out = [
@@ -267,6 +302,17 @@ def render(catalog: Catalog | None = None, raw_patterns: list[dict] | None = Non
     out.append("")
     for category in CATEGORIES.values():
         out += _category_section(catalog, raw_patterns, category)
+    out += [
+        "## Hazards of offloading",
+        "",
+        "Not blocking calls, but what goes wrong once blocking code runs in a worker thread",
+        "(`loopwarden.hazards`).",
+        "",
+    ]
+    out += _table(("Rule", "What it does"), ((f"[{c.name}](#{c.name.lower()})", c.summary) for c in HAZARDS.values()))
+    out.append("")
+    for category in HAZARDS.values():
+        out += _hazard_section(category)
     out += ["## Exposures", ""]
     out += [f"- **{name}**: {text}" for name, text in _EXPOSURES]
     out += ["", "Not reported:", ""] + [f"- {text}" for text in _NOT_REPORTED] + [""]

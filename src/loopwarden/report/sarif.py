@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from loopwarden import __version__
-from loopwarden.catalog.categories import CATEGORIES, CHEAP, FREE
+from loopwarden.catalog.categories import CATEGORIES, CHEAP, FREE, HAZARDS
 from loopwarden.report.text import chain_text
 
 _LEVEL = {"HIGH": "error", "MEDIUM": "warning", "LOW": "note"}
@@ -84,8 +84,9 @@ def _code_flow(finding) -> dict:
 
 
 def render_sarif(result) -> str:
-    names = list(CATEGORIES)
-    rules = [_rule(name, category) for name, category in CATEGORIES.items()]
+    documented = {**CATEGORIES, **HAZARDS}
+    names = list(documented)
+    rules = [_rule(name, category) for name, category in documented.items()]
     copies: Counter[str] = Counter()
     results = []
     for f in result.findings:
@@ -93,7 +94,7 @@ def render_sarif(result) -> str:
         fingerprint = f.key if copies[f.key] == 1 else f"{f.key}#{copies[f.key]}"
         entry = {
             "ruleId": f.category,
-            "ruleIndex": names.index(f.category) if f.category in CATEGORIES else -1,
+            "ruleIndex": names.index(f.category) if f.category in documented else -1,
             "level": _LEVEL[f.priority],
             "message": {"text": printable(f"{f.reason}. Chain: {chain_text(f)}. Fix: {f.fix}")},
             "locations": [_location(f.path, f.line, f.column)],

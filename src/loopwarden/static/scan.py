@@ -183,6 +183,7 @@ def scan(
 
     entries = EntryPoints(index, graph)
     findings, suppressed, notes = build_findings_and_notes(index, graph, entries)
+    findings = _with_hazards(findings, index, graph, cwd, entries)
     skipped += [Skipped(index.function_module[q].path, reason) for q, reason in graph.errors]
     limit = PRIORITY_RANK[min_priority]
     findings_all = findings
@@ -201,3 +202,10 @@ def scan(
         unresolved=unresolved_calls(index, graph, entries),
         program=(index, graph, entries, findings_all),
     )
+
+
+def _with_hazards(findings: list[Finding], index: ProgramIndex, graph: CallGraph, cwd: str | None, entries) -> list[Finding]:
+    """The blocking-call findings plus the hazards an offload brings (loopwarden.hazards)."""
+    from loopwarden import hazards
+
+    return sorted([*findings, *hazards.check(index, graph, cwd, entries)], key=lambda f: f.sort_key)

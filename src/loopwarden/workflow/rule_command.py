@@ -18,9 +18,11 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from loopwarden.catalog import default_catalog
-    from loopwarden.catalog.categories import CATEGORIES
+    from loopwarden.catalog.categories import CATEGORIES as BLOCKING
+    from loopwarden.catalog.categories import HAZARDS
     from loopwarden.catalog.docgen import _category_section, _raw_patterns
 
+    CATEGORIES = {**BLOCKING, **HAZARDS}  # noqa: N806
     if args.all:
         names = list(CATEGORIES)
     elif args.category is None:
