@@ -102,3 +102,26 @@ def test_json_sarif_and_rule_output(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert all(rules[r["ruleIndex"]] == "CONTEXT_LOSS" for r in run["results"])
     assert main(["rule", "lost-update"]) == 0
     assert "## LOST_UPDATE" in capsys.readouterr().out
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "hazards_demo"
+
+
+def test_example_reports_each_hazard_where_it_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    result = _scan(EXAMPLE, monkeypatch, "hazards_demo")
+    assert {(f.path, f.line, f.category) for f in result.findings} == {
+        ("hazards_demo/reports.py", 16, "CONTEXT_LOSS"),
+        ("hazards_demo/settings.py", 23, "LOST_UPDATE"),
+    }
+
+
+def test_example_tests_pin_the_fixes() -> None:
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"],
+        cwd=EXAMPLE, capture_output=True, text=True, check=False, timeout=300,
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    assert "5 passed" in run.stdout

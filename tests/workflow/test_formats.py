@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from loopwarden.catalog.categories import CATEGORIES
+from loopwarden.catalog.categories import CATEGORIES, HAZARDS
 from loopwarden.cli import main
 
 SARIF_SCHEMA = json.loads((Path(__file__).parent / "sarif_schema" / "sarif-2.1.0.json").read_text())
@@ -38,7 +38,7 @@ def test_sarif_is_valid_with_rules_code_flows_and_fingerprints(capsys, monkeypat
     _, out, _ = run(capsys, "scan", "examples/notes_service", "--format", "sarif")
     run_ = validate_sarif(out)["runs"][0]
     rules = run_["tool"]["driver"]["rules"]
-    assert [r["id"] for r in rules] == list(CATEGORIES)
+    assert [r["id"] for r in rules] == [*CATEGORIES, *HAZARDS]
     file_io = rules[list(CATEGORIES).index("FILE_OPEN")]
     assert file_io["help"]["markdown"].startswith("### What it does")
     assert "### Use instead" in file_io["help"]["markdown"]

@@ -244,7 +244,8 @@ class Hazards:
                 f"no asyncio lock is held across the await, so two concurrent calls interleave and one update is lost{more}"
             ),
             fix=(
-                f"hold an asyncio.Lock (module level, or on the owning object) across the offload: "
+                f"hold an asyncio.Lock (module level, or on the owning object) across the offload, so that the read at "
+                f"{_short_where(self._where(offload, read))} and the write at {_short_where(self._where(offload, write))} run one call at a time: "
                 f"async with lock: await {site.wrapper}({offload.text}, ...); "
                 f"if several processes write it, use a file lock as well"
             ),
@@ -420,6 +421,11 @@ def _runs_in_copied_context(call: ast.Call, site: OffloadSite) -> bool:
         if isinstance(arg, ast.Attribute) and arg.attr == "run":
             return True
     return False
+
+
+def _short_where(where: str) -> str:
+    """``app/files.py:15 in set_key`` -> ``files.py:15``."""
+    return where.partition(" in ")[0].rpartition("/")[2]
 
 
 def _suppressed(module: ModuleSummary, finding: Finding) -> bool:
