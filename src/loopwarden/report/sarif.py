@@ -118,7 +118,6 @@ def render_sarif(result) -> str:
                     "driver": {
                         "name": "loopwarden",
                         "version": __version__,
-                        "informationUri": "https://pypi.org/project/loopwarden/",
                         "rules": rules,
                     }
                 },
