@@ -10,6 +10,7 @@ of the report is mapped back to the original file and the report must be identic
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import os
 import random
@@ -117,13 +118,13 @@ def test_definition_and_file_order_and_jobs_do_not_change_the_report(name: str, 
     maps = _permuted_copy(name, tmp_path / "seed1", 1)
     assert _normal(_scan(tmp_path / "seed1", jobs=1), maps) == baseline
     monkeypatch.setattr(scan_module, "_PARALLEL_THRESHOLD", 0)  # really use worker processes
-    discover = scan_module.discover
+    discover = scan_module.discover_all
 
     def reversed_discover(*args, **kwargs):  # type: ignore[no-untyped-def]
-        files, skipped = discover(*args, **kwargs)
-        return files[::-1], skipped[::-1]
+        found = discover(*args, **kwargs)
+        return dataclasses.replace(found, files=found.files[::-1], skipped=found.skipped[::-1])
 
-    monkeypatch.setattr(scan_module, "discover", reversed_discover)  # the files in the other order
+    monkeypatch.setattr(scan_module, "discover_all", reversed_discover)  # the files in the other order
     maps = _permuted_copy(name, tmp_path / "seed2", 2)
     assert _normal(_scan(tmp_path / "seed2", jobs=2), maps) == baseline
 

@@ -77,9 +77,9 @@ def test_file_names_that_are_not_utf8(tmp_path, capsys, monkeypatch):
     assert result["partialFingerprints"]["loopwardenKey/v1"] == "caf\ufffd.py::helper::time.sleep"
     out.encode("utf-8")
     _, out, _ = run(capsys, "scan", ".", "--format", "github")
-    assert out.startswith("::error file=caf\ufffd.py,line=5,")
+    assert out.startswith("::error file=caf\\xe9.py,line=5,")  # report.source.safe_path
     _, out, _ = run(capsys, "scan", ".", "--format", "gitlab")
-    assert json.loads(out)[0]["location"]["path"] == "caf\ufffd.py"
+    assert json.loads(out)[0]["location"]["path"] == "caf\\xe9.py"
 
 
 def test_skipped_inputs_are_notifications_and_the_run_unsuccessful(tmp_path, capsys, monkeypatch):

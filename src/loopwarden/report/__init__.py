@@ -1,9 +1,53 @@
-"""Report writers: text (default), summary, json, sarif, github, gitlab. Each takes a ScanResult."""
+"""Report writers: text (default), summary, json, sarif, github, gitlab. Each takes a ScanResult.
+
+``render`` hands every writer but SARIF a result whose paths are valid Unicode
+(``safe_result``), so that no format has to handle undecodable file names itself; SARIF
+percent-encodes the raw bytes for its URIs and shows them with ``source.safe_path``."""
 
 FORMATS = ("text", "summary", "json", "sarif", "github", "gitlab")
 
 
+# ScanResult fields that reports show (the program model and summaries are not walked).
+_SHOWN_FIELDS = ("findings", "skipped", "suppression_notes", "unresolved", "ambiguous_imports")
+
+
+def safe_result(result):
+    """The result with every string that reports show passed through ``source.safe_path``
+    (undecodable file-name bytes as ``\\xNN``); the same object when nothing changes."""
+    import dataclasses
+
+    from loopwarden.report.source import safe_path
+
+    def safe(value):
+        if isinstance(value, str):
+            return safe_path(value)
+        if isinstance(value, (tuple, list)):
+            items = [safe(v) for v in value]
+            if all(a is b for a, b in zip(items, value)):  # noqa: B905
+                return value
+            return type(value)(items) if not hasattr(value, "_make") else value._make(items)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            changes = {}
+            for f in dataclasses.fields(value):
+                if f.init:
+                    new = safe(getattr(value, f.name))
+                    if new is not getattr(value, f.name):
+                        changes[f.name] = new
+            return dataclasses.replace(value, **changes) if changes else value
+        return value
+
+    changes = {}
+    for name in _SHOWN_FIELDS:
+        if hasattr(result, name):
+            new = safe(getattr(result, name))
+            if new is not getattr(result, name):
+                changes[name] = new
+    return dataclasses.replace(result, **changes) if changes else result
+
+
 def render(result, fmt: str, *, color: bool = False) -> str:
+    if fmt != "sarif":
+        result = safe_result(result)
     if fmt == "json":
         from loopwarden.report.json import render_json
 

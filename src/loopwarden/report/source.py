@@ -31,9 +31,33 @@ def _lines(path: str, mtime_ns: int) -> tuple[str, ...]:
     return tuple(_LINE_ENDS.split(text.removeprefix("\ufeff")))
 
 
+# Displayed (escaped) path -> the file system's name, for reading the lines of a finding.
+_REAL_PATHS: dict[str, str] = {}
+
+
+def safe_path(text: str) -> str:
+    """A path (or any text holding one) that is valid Unicode, for every report format.
+
+    File names that are not valid UTF-8 reach Python as lone surrogates (``caf\\udce9.py``),
+    which cannot be written as UTF-8 and which strict JSON parsers reject. Each undecodable
+    byte is written as ``\\xNN`` instead (``caf\\xe9.py``): the same spelling in text, JSON,
+    SARIF and on stderr. Valid names are returned unchanged."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        safe = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that no file name decoding produces
+        safe = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    _REAL_PATHS[safe] = text
+    return safe
+
+
 def source_line(path: str, line: int) -> str:
     """The stripped line, shortened to MAX_SNIPPET characters (generated code has huge lines)."""
-    absolute = os.path.abspath(path)
+    absolute = os.path.abspath(_REAL_PATHS.get(path, path))
     try:
         mtime_ns = os.stat(absolute).st_mtime_ns
     except OSError:

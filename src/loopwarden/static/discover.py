@@ -27,6 +27,7 @@ class SourceFile:
     aliases: tuple[str, ...]
     package: str  # for relative imports
     is_test: bool
+    root: str = ""  # import root: the directory holding its top-level package (absolute)
 
 
 def display_path(path: str, cwd: str) -> str:
@@ -75,37 +76,75 @@ def compile_patterns(lines: list[str], strict: bool) -> pathspec.PathSpec | None
 
 class _Ignore:
     """Gitignore files met on the way down, plus the user's excludes: the command line's
-    relative to each scanned directory, the configuration's relative to its pyproject.toml."""
+    relative to each scanned directory, each configuration's relative to its pyproject.toml
+    (applied to the directories that configuration governs)."""
 
     def __init__(
-        self, root: str, excludes: list[str], respect_gitignore: bool, anchored: tuple[list[str], str] | None = None
+        self,
+        root: str,
+        excludes: list[str],
+        respect_gitignore: bool,
+        anchored: tuple[list[str], str] | None = None,
+        configs=None,  # loopwarden.config.ConfigResolver: per-directory excludes and gitignore
+        used: set[str] | None = None,
     ) -> None:
-        self.rules: list[tuple[pathspec.PathSpec, str]] = []
-        for patterns, base in ((excludes, root), anchored or ([], root)):
-            spec = compile_patterns(patterns, strict=True)
+        # One spec per command-line pattern, to tell which patterns matched nothing.
+        self.cli_rules: list[tuple[str, pathspec.PathSpec]] = []
+        for pattern in excludes:
+            spec = compile_patterns([pattern], strict=True)
             if spec is not None:
-                self.rules.append((spec, base))
+                self.cli_rules.append((pattern, spec))
+        self.root = root
+        self.used = used if used is not None else set()
+        self.anchored = None
+        if anchored is not None and anchored[0]:
+            self.anchored = (compile_patterns(anchored[0], strict=True), anchored[1])
+        self.configs = configs
         self.respect_gitignore = respect_gitignore
         self.specs: dict[str, pathspec.PathSpec | None] = {}
+        self.config_specs: dict[int, pathspec.PathSpec | None] = {}
+
+    def _config_rule(self, path: str) -> tuple[pathspec.PathSpec | None, str, bool]:
+        """(exclude spec, its base directory, respect .gitignore) for the entry's directory."""
+        if self.configs is None:
+            spec, base = self.anchored if self.anchored is not None else (None, self.root)
+            return spec, base, self.respect_gitignore
+        config = self.configs.for_directory(os.path.dirname(path))
+        key = id(config)
+        if key not in self.config_specs:
+            self.config_specs[key] = compile_patterns(config.exclude, strict=True)
+        base = str(config.source.parent) if config.source is not None else self.root
+        return self.config_specs[key], base, self.respect_gitignore and config.respect_gitignore
 
     def _spec_for(self, directory: str) -> pathspec.PathSpec | None:
         if directory not in self.specs:
             spec = None
-            if self.respect_gitignore:
-                try:
-                    with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as fh:
-                        spec = compile_patterns(fh.read().splitlines(), strict=False)
-                except OSError:
-                    spec = None
+            try:
+                with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as fh:
+                    spec = compile_patterns(fh.read().splitlines(), strict=False)
+            except OSError:
+                spec = None
             self.specs[directory] = spec
         return self.specs[directory]
 
     def ignored(self, path: str, is_dir: bool, gitignore_dirs: list[str]) -> bool:
         suffix = "/" if is_dir else ""
-        for spec, base in self.rules:
+        rel = os.path.relpath(path, self.root)
+        if not rel.startswith(".."):
+            matched = False
+            for pattern, spec in self.cli_rules:
+                if spec.match_file(Path(rel).as_posix() + suffix):
+                    self.used.add(pattern)
+                    matched = True
+            if matched:
+                return True
+        spec, base, respect_gitignore = self._config_rule(path)
+        if spec is not None:
             rel = os.path.relpath(path, base)
             if not rel.startswith("..") and spec.match_file(Path(rel).as_posix() + suffix):
                 return True
+        if not respect_gitignore:
+            return False
         for directory in gitignore_dirs:
             spec = self._spec_for(directory)
             if spec is not None:
@@ -139,6 +178,13 @@ def _ancestor_dirs(directory: str) -> list[str]:
     return list(reversed(dirs))
 
 
+@dataclass
+class Discovery:
+    files: list[SourceFile]
+    skipped: list[Skipped]
+    unused_excludes: list[str]  # command-line patterns that matched nothing
+
+
 def discover(
     paths: list[str],
     excludes: list[str],
@@ -146,22 +192,39 @@ def discover(
     cwd: str | None = None,
     anchored_excludes: tuple[list[str], str] | None = None,
 ) -> tuple[list[SourceFile], list[Skipped]]:
-    """The Python files under ``paths``, and the inputs that could not be read.
+    """The Python files under ``paths``, and the inputs that could not be read."""
+    found = discover_all(paths, excludes, respect_gitignore, cwd=cwd, anchored_excludes=anchored_excludes)
+    return found.files, found.skipped
+
+
+def discover_all(
+    paths: list[str],
+    excludes: list[str],
+    respect_gitignore: bool,
+    cwd: str | None = None,
+    anchored_excludes: tuple[list[str], str] | None = None,
+    configs=None,
+) -> Discovery:
+    """The Python files under ``paths``, the inputs that could not be read, and the
+    command-line excludes that matched nothing.
 
     ``excludes`` are relative to each directory given; ``anchored_excludes`` is
-    (patterns, base directory), for the configuration file's patterns."""
+    (patterns, base directory), for one configuration file's patterns; ``configs`` (a
+    ``ConfigResolver``) instead gives each directory the excludes and gitignore setting of
+    the configuration governing it.  The order of ``paths`` does not matter."""
     cwd = cwd or os.getcwd()
     found: dict[str, str] = {}  # file -> the scanned directory it was found under
     skipped: list[Skipped] = []
-    for raw in paths or ["."]:
-        path = os.path.abspath(os.path.join(cwd, raw))
+    used: set[str] = set()
+    absolute = sorted({os.path.abspath(os.path.join(cwd, raw)) for raw in paths or ["."]})
+    for path in absolute:
         try:
             mode = os.stat(path).st_mode
         except OSError as exc:
             skipped.append(Skipped(display_path(path, cwd), _os_reason(exc)))
             continue
         if stat.S_ISDIR(mode):
-            ignore = _Ignore(path, excludes, respect_gitignore, anchored_excludes)
+            ignore = _Ignore(path, excludes, respect_gitignore, anchored_excludes, configs, used)
             gitignore_dirs = _ancestor_dirs(path)
             if ignore.ignored(path, True, gitignore_dirs[:-1]):
                 gitignore_dirs = [path]  # asked for explicitly: only its own .gitignore files apply
@@ -172,7 +235,9 @@ def discover(
         else:
             skipped.append(Skipped(display_path(path, cwd), "not a regular file"))
     files = [_source_file(file, root, cwd) for file, root in found.items()]
-    return _unique_module_names(sorted(files, key=lambda f: f.display), cwd), skipped
+    files = _unique_module_names(sorted(files, key=lambda f: f.display), cwd)
+    unused = [p for p in dict.fromkeys(excludes) if p not in used] if any(os.path.isdir(p) for p in absolute) else []
+    return Discovery(files, skipped, unused)
 
 
 def _unique_module_names(files: list[SourceFile], cwd: str) -> list[SourceFile]:
@@ -200,7 +265,7 @@ def _renamed(file: SourceFile, cwd: str) -> SourceFile:
     package = module if is_init else module.rpartition(".")[0]
     # Relative imports keep working from the original package name.
     package = file.package if file.package else package
-    return SourceFile(file.path, file.display, module, (file.module, *file.aliases), package, file.is_test)
+    return SourceFile(file.path, file.display, module, (file.module, *file.aliases), package, file.is_test, file.root)
 
 
 def _walk(root: str, ignore: _Ignore, gitignore_dirs: list[str], skipped: list[Skipped], cwd: str):
@@ -269,7 +334,16 @@ def _source_file(path: str, root: str, cwd: str) -> SourceFile:
     package = ".".join(module_parts if is_init else module_parts[:-1])
     aliases = _aliases(module_parts, package_parts)
     display = display_path(path, cwd)
-    return SourceFile(path, display, module, aliases, package, is_test_path(display))
+    return SourceFile(path, display, module, aliases, package, is_test_path(display), _import_root(path, package_parts, is_init))
+
+
+def _import_root(path: str, package_parts: list[str], is_init: bool) -> str:
+    """The directory Python would import the file from: above its outermost package
+    (``svc1`` for ``svc1/app/web.py`` when ``app/__init__.py`` exists), else its own directory."""
+    root = os.path.dirname(path)
+    for _ in range(len(package_parts) - (0 if is_init else 1)):
+        root = os.path.dirname(root)
+    return root
 
 
 def _relative_parts(path: str, root: str) -> list[str]:

@@ -15,6 +15,7 @@ or ``None`` when nothing is known.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterable, Iterator
 
@@ -523,3 +524,84 @@ class ProgramIndex:
             if member is not None and member[0] == "func":
                 found.append(member[1])
         return found
+
+
+def prefer_own_root(modules: list[ModuleSummary], roots: dict[str, str]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """A monorepo holding ``svc1/app/`` and ``svc2/app/``: both files claim the import name
+    ``app.util``, which is then ambiguous.  Each file imports from its own import root
+    (``roots``: display path -> the directory holding its top-level packages), so rewrite,
+    in each module, names that start with an ambiguous module name to the primary name of
+    the claimant nearest to the importer (same root first, then the longest shared path).
+    Modules are changed in place; returns the (importer path, import name, claimant paths)
+    that stay ambiguous (equally near), so that the caller can say so."""
+    primary = {m.module for m in modules}
+    claims: dict[str, list[ModuleSummary]] = {}
+    for summary in modules:
+        for alias in summary.aliases:
+            if alias not in primary and alias.split(".")[0] not in _STDLIB_MODULES:  # as ProgramIndex does
+                claims.setdefault(alias, []).append(summary)
+    ambiguous = {alias: owners for alias, owners in claims.items() if len(owners) > 1}
+    unresolved: list[tuple[str, str, tuple[str, ...]]] = []
+    if not ambiguous:
+        return unresolved
+
+    def closeness(importer: ModuleSummary, owner: ModuleSummary) -> tuple[bool, int]:
+        mine, theirs = roots.get(importer.path, ""), roots.get(owner.path, "")
+        shared = 0
+        for a, b in zip(mine.split(os.sep), theirs.split(os.sep)):  # noqa: B905
+            if a != b:
+                break
+            shared += 1
+        return (bool(mine) and mine == theirs, shared)
+
+    for summary in modules:
+        chosen: dict[str, str | None] = {}
+
+        def rename(name: str, summary: ModuleSummary = summary, chosen: dict[str, str | None] = chosen) -> str:
+            parts = name.split(".")
+            for cut in range(len(parts), 0, -1):
+                head = ".".join(parts[:cut])
+                if head in primary or (head in claims and head not in ambiguous):
+                    return name
+                if head in ambiguous:
+                    if head not in chosen:
+                        ranked = sorted((closeness(summary, o), o.module) for o in ambiguous[head])
+                        best, runner_up = ranked[-1], ranked[-2]
+                        chosen[head] = best[1] if best[0] > runner_up[0] else None
+                        if chosen[head] is None:
+                            unresolved.append((summary.path, head, tuple(sorted(o.path for o in ambiguous[head]))))
+                    target = chosen[head]
+                    return name if target is None else ".".join([target, *parts[cut:]])
+            return name
+
+        _rewrite_names(summary, rename)
+    return sorted(unresolved)
+
+
+def _rewrite_names(summary: ModuleSummary, rename) -> None:
+    """Apply ``rename`` to every ``("name", dotted)`` ref held by the summary."""
+    import dataclasses
+
+    def fix(value):
+        if isinstance(value, tuple):
+            if len(value) == 2 and value[0] == "name" and isinstance(value[1], str):
+                renamed = rename(value[1])
+                return value if renamed == value[1] else ("name", renamed)
+            fixed = tuple(fix(v) for v in value)
+            return type(value)._make(fixed) if hasattr(value, "_make") else fixed
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        if isinstance(value, dict):
+            return {k: fix(v) for k, v in value.items()}
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            changes = {f.name: fix(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            if value.__dataclass_params__.frozen:
+                return dataclasses.replace(value, **changes)
+            for key, new in changes.items():
+                setattr(value, key, new)
+            return value
+        return value
+
+    for name in ("functions", "classes", "variables", "offloads", "startup_refs"):
+        setattr(summary, name, fix(getattr(summary, name)))
+    summary.star_imports = [rename(m) for m in summary.star_imports]

@@ -13,10 +13,10 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from loopwarden.catalog import Catalog
-from loopwarden.static.discover import SourceFile, discover
+from loopwarden.static.discover import SourceFile, discover_all
 from loopwarden.static.extract import ExtractOptions, extract_module, parse_suppressions
 from loopwarden.static.findings import PRIORITY_RANK, Finding, SuppressionNote, build_findings_and_notes
-from loopwarden.static.index import ProgramIndex
+from loopwarden.static.index import ProgramIndex, prefer_own_root
 from loopwarden.static.newsyntax import downlevel, newer_syntax_hint
 from loopwarden.static.reach import CallGraph
 from loopwarden.static.summary import ModuleSummary, Result, Skipped, internal_error
@@ -37,6 +37,10 @@ class ScanResult:
     suppression_notes: list[SuppressionNote] = field(default_factory=list)  # unused / mismatched
     unresolved: list = field(default_factory=list)  # loopwarden.static.explain.Unresolved, on the loop
     program: tuple | None = field(default=None, repr=False)  # (index, graph, entries, all findings), for explain
+    # (importer, import name, claimants): imports not followed, several files equally near
+    ambiguous_imports: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
+    unused_excludes: list[str] = field(default_factory=list)  # command-line patterns that matched nothing
+    discovered: int = 0  # Python files found (scanned or skipped while reading)
 
 
 def extract_options(catalog: Catalog) -> ExtractOptions:
@@ -62,8 +66,10 @@ def read_source(path: str, max_size: int) -> str:
         from loopwarden.static.discover import _os_reason
 
         raise ValueError(_os_reason(exc)) from None
+    _check_encoding_family(data)
     if b"\x00" in data:
         raise ValueError("contains NUL bytes (not a text file)")
+    _check_cost(data)
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     except SyntaxError:  # undecodable bytes in the first two lines: report them as such
@@ -75,6 +81,44 @@ def read_source(path: str, max_size: int) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ValueError(f"cannot decode as {exc.encoding}: invalid byte 0x{data[exc.start]:02x} at line {line}") from None
+
+
+# The cost of one file is bounded: parsing takes about 0.5 KB of memory per token (a 20 MB
+# module of dense code: ~8 million tokens, 4 GB, minutes). Files estimated above this many
+# tokens are skipped with a reason whatever max-file-size allows. The default max-file-size
+# (2 MiB) holds about a million tokens of dense code, so only raised limits meet this one.
+TOKEN_BUDGET = 1_500_000
+_COST_CHECK_FROM = TOKEN_BUDGET  # bytes: the estimate counts bytes, so smaller files cannot exceed it
+
+
+def estimated_tokens(data: bytes) -> int:
+    """A fast over-estimate of the token count: separators and punctuation (C-speed counts;
+    the tokenizer itself would take seconds on a large file)."""
+    return sum(data.count(c) for c in (b" ", b"\n", b"(", b"[", b"{", b",", b".", b":", b"="))
+
+
+def _check_cost(data: bytes) -> None:
+    if len(data) < _COST_CHECK_FROM:
+        return
+    tokens = estimated_tokens(data)
+    if tokens > TOKEN_BUDGET:
+        raise ValueError(
+            f"too large to analyse: about {tokens // 1000}k tokens, over the per-file budget of "
+            f"{TOKEN_BUDGET // 1000}k (parsing would need about {tokens * 512 / 2**30:.1f} GiB); exclude it or split it"
+        )
+
+
+def _check_encoding_family(data: bytes) -> None:
+    """UTF-16/32 files: name the encoding instead of complaining about NUL bytes."""
+    for bom, name in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
+        if data.startswith(bom):
+            raise ValueError(f"{name} is not supported (Python source must be UTF-8 or declare an 8-bit coding); re-save it as UTF-8")
+    head = data[:4096]
+    if len(head) >= 4 and b"\x00" in head:
+        zeros_even, zeros_odd = head[0::2].count(0), head[1::2].count(0)
+        half = len(head) // 2
+        if max(zeros_even, zeros_odd) > 0.6 * half and min(zeros_even, zeros_odd) < 0.1 * half:
+            raise ValueError("looks like UTF-16 without a byte-order mark: UTF-16 is not supported; re-save it as UTF-8")
 
 
 def _count_lines(text: str) -> int:
@@ -109,7 +153,9 @@ def _analyze_file(source_file: SourceFile, options: ExtractOptions, max_size: in
         return Skipped(source_file.display, f"syntax error at line {exc.lineno}: {exc.msg} (parsed as Python {version}){advice}")
     except RecursionError:
         return Skipped(source_file.display, "too deeply nested to parse")
-    except (MemoryError, ValueError) as exc:
+    except MemoryError as exc:
+        return Skipped(source_file.display, f"cannot parse: out of memory{f' ({exc})' if str(exc) else ''}; exclude the file or raise the memory limit")
+    except ValueError as exc:
         return Skipped(source_file.display, f"cannot parse: {type(exc).__name__}: {exc}")
     summary = ModuleSummary(
         path=source_file.display,
@@ -137,42 +183,94 @@ def _parse(text: str, filename: str) -> ast.Module:
             return ast.parse(rewritten, filename=filename)
 
 
-def _analyze_chunk(args: tuple[list[SourceFile], ExtractOptions, int]) -> list[Result]:
-    files, options, max_size = args
-    return [analyze_file(f, options, max_size) for f in files]
+def _analyze_chunk(args: tuple[list[tuple[SourceFile, int]], ExtractOptions]) -> list[Result]:
+    files, options = args
+    return [analyze_file(f, options, max_size) for f, max_size in files]
 
 
-def summarize(files: list[SourceFile], options: ExtractOptions, max_size: int, jobs: int) -> list[Result]:
+def _worker_init() -> None:
+    """Workers leave SIGINT to the parent (which stops them all), and die with it on Linux
+    even when it is killed outright (no orphans burning CPU)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate every worker now (shutdown() alone waits for running chunks to finish)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.join(timeout=5)
+
+
+def summarize(files: list[SourceFile], options: ExtractOptions, max_size: int | dict[str, int], jobs: int) -> list[Result]:
+    """Per-file summaries, in the order of ``files``. ``max_size`` is one limit for all or
+    one per file path. An interruption (SIGINT, or SIGTERM turned into an exception by the
+    CLI) terminates every worker at once before it propagates."""
+    sized = [(f, max_size if isinstance(max_size, int) else max_size[f.path]) for f in files]
     if jobs <= 1 or len(files) < _PARALLEL_THRESHOLD:
-        return [analyze_file(f, options, max_size) for f in files]
+        return [analyze_file(f, options, size) for f, size in sized]
     chunk = max(8, len(files) // (jobs * 8))
-    chunks = [files[i : i + chunk] for i in range(0, len(files), chunk)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(_analyze_chunk, (c, options, max_size)) for c in chunks]
+    chunks = [sized[i : i + chunk] for i in range(0, len(sized), chunk)]
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    try:
+        futures = [pool.submit(_analyze_chunk, (c, options)) for c in chunks]
         results: list[Result] = []
         for files_of_chunk, future in zip(chunks, futures, strict=True):
             try:
                 results.extend(future.result())
             except Exception:  # a worker died or a summary could not cross processes: redo here
-                results.extend(analyze_file(f, options, max_size) for f in files_of_chunk)
+                results.extend(analyze_file(f, options, size) for f, size in files_of_chunk)
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
     return results
 
 
 def scan(
     paths: list[str],
-    catalog: Catalog,
+    catalog: Catalog | None,
     *,
     excludes: list[str] = (),  # type: ignore[assignment]
     respect_gitignore: bool = True,
     max_file_size: int = 2 * 1024 * 1024,
     jobs: int = 1,
-    min_priority: str = "LOW",
+    min_priority: str | None = None,
     cwd: str | None = None,
     anchored_excludes: tuple[list[str], str] | None = None,
+    configs=None,
+    select: list[str] | None = None,
+    ignore: list[str] = (),  # type: ignore[assignment]
 ) -> ScanResult:
-    files, skipped = discover(list(paths), list(excludes), respect_gitignore, cwd=cwd, anchored_excludes=anchored_excludes)
-    results = summarize(files, extract_options(catalog), max_file_size, jobs)
+    """Scan ``paths``. With ``configs`` (a ``loopwarden.config.ConfigResolver``), each file
+    follows the configuration governing it (excludes, gitignore, max-file-size,
+    min-priority, select, ignore), and ``catalog=None`` means the built-in catalogue extended
+    by every governing configuration's catalogue table.  ``min_priority`` and ``select``
+    given here override the configurations; ``ignore`` adds to theirs."""
+    found = discover_all(
+        list(paths), list(excludes), respect_gitignore, cwd=cwd, anchored_excludes=anchored_excludes, configs=configs
+    )
+    files, skipped = found.files, found.skipped
+    if catalog is None:
+        from loopwarden.config import merged_catalog
+
+        catalog = merged_catalog(configs.used() if configs is not None else [])
+    sizes = {f.path: configs.for_path(f.path).max_file_size for f in files} if configs is not None else max_file_size
+    results = summarize(files, extract_options(catalog), sizes, jobs)
     modules = [r for r in results if isinstance(r, ModuleSummary)]
+    ambiguous = prefer_own_root(modules, {f.display: f.root for f in files})
     skipped += [r for r in results if isinstance(r, Skipped)]
     skipped += [Skipped(m.path, error) for m in modules for error in m.errors]
     index = ProgramIndex(modules, catalog)
@@ -185,13 +283,23 @@ def scan(
     findings, suppressed, notes = build_findings_and_notes(index, graph, entries)
     findings = _with_hazards(findings, index, graph, cwd, entries)
     skipped += [Skipped(index.function_module[q].path, reason) for q, reason in graph.errors]
-    limit = PRIORITY_RANK[min_priority]
     findings_all = findings
-    shown = [f for f in findings if PRIORITY_RANK[f.priority] <= limit]
-    hidden, findings = len(findings) - len(shown), shown
+    absolute = {f.display: f.path for f in files}
+    shown, hidden = [], 0
+    for finding in findings:
+        config = configs.for_path(absolute.get(finding.path, finding.path)) if configs is not None else None
+        limit = min_priority or (config.min_priority if config is not None else "LOW")
+        chosen = select if select is not None else (config.select if config is not None else [])
+        dropped = [*ignore, *(config.ignore if config is not None else [])]
+        if not is_selected(finding, chosen, dropped):
+            continue
+        if PRIORITY_RANK[finding.priority] <= PRIORITY_RANK[limit]:
+            shown.append(finding)
+        else:
+            hidden += 1
     skipped.sort(key=lambda s: s.path)
     return ScanResult(
-        findings=findings,
+        findings=shown,
         skipped=skipped,
         suppressed=suppressed,
         files=len(modules),
@@ -201,6 +309,9 @@ def scan(
         suppression_notes=notes,
         unresolved=unresolved_calls(index, graph, entries),
         program=(index, graph, entries, findings_all),
+        ambiguous_imports=ambiguous,
+        unused_excludes=found.unused_excludes,
+        discovered=len(files),
     )
 
 
@@ -209,3 +320,14 @@ def _with_hazards(findings: list[Finding], index: ProgramIndex, graph: CallGraph
     from loopwarden import hazards
 
     return sorted([*findings, *hazards.check(index, graph, cwd, entries)], key=lambda f: f.sort_key)
+
+
+def _matches(finding: Finding, selector: str) -> bool:
+    return selector == finding.category or finding.symbol == selector or finding.symbol.startswith(selector + ".")
+
+
+def is_selected(finding: Finding, select: list[str], ignore: list[str]) -> bool:
+    """``select``: categories or symbols (a module prefix matches its members); empty: all."""
+    if select and not any(_matches(finding, s) for s in select):
+        return False
+    return not any(_matches(finding, s) for s in ignore)
