@@ -8,7 +8,10 @@ modifies a file."""
 from __future__ import annotations
 
 import ast
+import io
 import os
+import re
+import tokenize
 import warnings
 from dataclasses import dataclass
 
@@ -24,6 +27,7 @@ _WRITE_METHODS = frozenset(
         "insert", "pop", "popitem", "remove", "discard", "add", "clear", "commit", "flush", "persist",
     }
 )
+_SAVE_METHODS = frozenset({"save", "persist", "commit", "flush", "dump", "write", "store", "sync"})
 _PATH_READS = frozenset({"read_text", "read_bytes"})
 _PATH_WRITES = frozenset({"write_text", "write_bytes", "unlink", "touch"})
 _MOVES = frozenset({"os.replace", "os.rename", "shutil.move", "shutil.copy", "shutil.copy2", "shutil.copyfile"})
@@ -50,14 +54,25 @@ class Access:
     col: int
 
 
-def _parse(path: str) -> ast.Module | None:
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\s*(:[^=]*)?=(?!=)")
+
+
+def _read_lines(path: str) -> list[str]:
     try:
         with open(path, "rb") as fh:
             data = fh.read()
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding).splitlines(keepends=True)
+    except (OSError, SyntaxError, LookupError, UnicodeDecodeError):
+        return []
+
+
+def _parse_text(text: str, path: str) -> ast.Module | None:
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ast.parse(data, filename=path)
-    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+            return ast.parse(text, filename=path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
 
@@ -91,36 +106,152 @@ def dotted(node: ast.expr) -> str | None:
 
 
 class ModuleFacts:
-    """The parsed source of one module and its functions, by qualname."""
+    """The source of one module, parsed only as far as needed: a function's own lines (its
+    indented block) when a function is asked for, the top-level imports and assignments by
+    their lines, and the whole file only when a block cannot be parsed on its own."""
 
     def __init__(self, summary: ModuleSummary, path: str) -> None:
         self.summary = summary
-        self.tree = _parse(path)
-        self.imports = _imports(self.tree) if self.tree is not None else {}
-        self.nodes: dict[tuple[int, int], ast.AST] = {}
-        self.calls: dict[tuple[int, int], ast.Call] = {}
-        self.module_values: dict[str, ast.expr] = {}  # top-level name -> assigned value
-        self.self_values: dict[tuple[int, str], ast.expr] = {}  # (class line, attr) -> value
-        if self.tree is None:
-            return
-        for node in self.tree.body:
-            if isinstance(node, ast.Assign):
-                for target in node.targets:
-                    if isinstance(target, ast.Name):
-                        self.module_values[target.id] = node.value
-            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
-                self.module_values[node.target.id] = node.value
-        for node in ast.walk(self.tree):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-                self.nodes.setdefault((node.lineno, node.col_offset), node)
-            elif isinstance(node, ast.Call):
-                self.calls.setdefault((node.lineno, node.col_offset), node)
-            elif isinstance(node, ast.ClassDef):
-                for sub in ast.walk(node):
-                    if isinstance(sub, ast.Assign) and len(sub.targets) == 1:
-                        target = sub.targets[0]
-                        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
-                            self.self_values.setdefault((node.lineno, target.attr), sub.value)
+        self.path = path
+        self.lines = _read_lines(path)
+        self._tree: ast.Module | None | bool = False  # False: not parsed yet
+        self._functions: dict[tuple[int, int], ast.AST | None] = {}
+        self._top: tuple[dict[str, str], dict[str, ast.expr]] | None = None
+        self.self_values: dict[tuple[int, str], ast.expr | None] = {}  # (class line, attr) -> value
+
+    @property
+    def tree(self) -> ast.Module | None:
+        if self._tree is False:
+            self._tree = _parse_text("".join(self.lines), self.path) if self.lines else None
+        return self._tree  # type: ignore[return-value]
+
+    def _top_level(self) -> tuple[dict[str, str], dict[str, ast.expr]]:
+        """Top-level imports and ``NAME = value`` statements, each parsed from its own lines."""
+        if self._top is None:
+            imports: dict[str, str] = {}
+            values: dict[str, ast.expr] = {}
+            statements = []
+            for i, line in enumerate(self.lines):
+                if line[:1].isalpha() or line[:1] == "_":
+                    head = line.split(None, 1)[0] if line.split() else ""
+                    if head in ("import", "from") or _ASSIGNMENT.match(line):
+                        statements.append(self._statement(i))
+            module = ast.Module(body=[s for s in statements if s is not None], type_ignores=[])
+            imports = _imports(module)
+            for node in module.body:
+                if isinstance(node, ast.Assign):
+                    for target in node.targets:
+                        if isinstance(target, ast.Name):
+                            values[target.id] = node.value
+                elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+                    values[node.target.id] = node.value
+            self._top = (imports, values)
+        return self._top
+
+    def _statement(self, start: int) -> ast.stmt | None:
+        """The statement starting at line index ``start`` (continued over up to 40 lines)."""
+        for end in range(start + 1, min(start + 41, len(self.lines) + 1)):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    tree = ast.parse("".join(self.lines[start:end]))
+            except SyntaxError:
+                continue
+            except (ValueError, RecursionError, MemoryError):
+                return None
+            if len(tree.body) != 1:
+                return None
+            ast.increment_lineno(tree.body[0], start)
+            return tree.body[0]
+        return None
+
+    @property
+    def imports(self) -> dict[str, str]:
+        return self._top_level()[0]
+
+    @property
+    def module_values(self) -> dict[str, ast.expr]:
+        return self._top_level()[1]
+
+    def function(self, line: int, col: int) -> ast.AST | None:
+        """The ``def`` (or ``async def``) at ``line``/``col``, parsed from its own block."""
+        key = (line, col)
+        if key not in self._functions:
+            node = self._block(line, col)
+            if node is None and self.tree is not None:  # the block alone does not parse: use the file
+                node = next(
+                    (n for n in ast.walk(self.tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and (n.lineno, n.col_offset) == key),
+                    None,
+                )
+            self._functions[key] = node
+        return self._functions[key]
+
+    def _block(self, line: int, col: int) -> ast.AST | None:
+        lines = self.lines
+        if not 0 < line <= len(lines) or lines[line - 1][:col].strip():
+            return None
+        end = line - 1  # past the header first: its continuation lines may sit at any indentation
+        depth = 0
+        while end < len(lines) and end < line + 200:
+            code = lines[end].split("#", 1)[0]
+            depth += sum(code.count(c) for c in "([{") - sum(code.count(c) for c in ")]}")
+            end += 1
+            if depth <= 0 and code.rstrip().endswith(":"):
+                break
+        while end < len(lines):
+            text = lines[end]
+            stripped = text.strip()
+            if stripped and not stripped.startswith("#") and len(text) - len(text.lstrip()) <= col:
+                break
+            end += 1
+        block = [(text[col:] if len(text) > col else "\n") if not text[:col].strip() else None for text in lines[line - 1 : end]]
+        if any(text is None for text in block):
+            return None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse("".join(block))  # type: ignore[arg-type]
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return None
+        if not tree.body or not isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return None
+        node = tree.body[0]
+        for sub in ast.walk(node):
+            if getattr(sub, "lineno", None) is not None:
+                sub.lineno += line - 1
+                if getattr(sub, "end_lineno", None) is not None:
+                    sub.end_lineno += line - 1
+                sub.col_offset += col  # every line of the block lost ``col`` characters
+                if getattr(sub, "end_col_offset", None) is not None:
+                    sub.end_col_offset += col
+        return node
+
+    def call_at(self, function: ast.AST | None, line: int, col: int) -> ast.Call | None:
+        for node in ast.walk(function) if function is not None else ():
+            if isinstance(node, ast.Call) and (node.lineno, node.col_offset) == (line, col):
+                return node
+        return None
+
+    def lambda_at(self, function: ast.AST | None, line: int, col: int) -> ast.Lambda | None:
+        for node in ast.walk(function) if function is not None else ():
+            if isinstance(node, ast.Lambda) and (node.lineno, node.col_offset) == (line, col):
+                return node
+        return None
+
+    def self_value(self, class_line: int, attr: str) -> ast.expr | None:
+        """The first value assigned to ``self.<attr>`` in the class defined at ``class_line``."""
+        key = (class_line, attr)
+        if key not in self.self_values:
+            found = None
+            node = next((n for n in ast.walk(self.tree) if isinstance(n, ast.ClassDef) and n.lineno == class_line), None) if self.tree else None
+            for sub in ast.walk(node) if node is not None else ():
+                if isinstance(sub, ast.Assign) and len(sub.targets) == 1:
+                    target = sub.targets[0]
+                    if isinstance(target, ast.Attribute) and target.attr == attr and isinstance(target.value, ast.Name) and target.value.id == "self":
+                        found = sub.value
+                        break
+            self.self_values[key] = found
+        return self.self_values[key]
 
     def canonical(self, name: str | None) -> str | None:
         """``Path`` -> ``pathlib.Path`` through the module's imports."""
@@ -152,7 +283,7 @@ class Facts:
         fn = self.index.functions.get(qualname)
         if fn is None or fn.is_module_body:
             return None
-        return self.module(self.index.function_module[qualname]).nodes.get((fn.line, fn.col))
+        return self.module(self.index.function_module[qualname]).function(fn.line, fn.col)
 
     # -- resources ------------------------------------------------------------------------
     def accesses(self, qualname: str) -> tuple[Access, ...]:
@@ -169,12 +300,11 @@ class Facts:
         return self._accesses[qualname]
 
     def lambda_accesses(self, module: ModuleSummary, holder: str, line: int, col: int) -> tuple[Access, ...]:
-        facts = self.module(module)
-        node = facts.nodes.get((line, col))
-        if not isinstance(node, ast.Lambda):
+        node = self.module(module).lambda_at(self.function_node(holder), line, col)
+        if node is None:
             return ()
         fn = self.index.functions.get(holder)
-        return tuple(_Collector(self, facts, holder, fn.class_qualname if fn else None, node).run())
+        return tuple(_Collector(self, self.module(module), holder, fn.class_qualname if fn else None, node).run())
 
     def module_variable(self, qualname: str) -> str:
         """The qualname where a module-level name is defined (through ``from x import y``)."""
@@ -244,6 +374,8 @@ class _Collector:
         body = [node.body] if isinstance(node, ast.Lambda) else node.body  # type: ignore[attr-defined]
         counts: dict[str, int] = {}
         for sub in self._own_nodes(body):
+            if isinstance(sub, ast.Call) and self.module.canonical(dotted(sub.func)) in _FILE_LOCK_CALLS:
+                return []  # the function takes a file lock: its accesses are serialised
             if isinstance(sub, ast.Assign):
                 for target in sub.targets:
                     if isinstance(target, ast.Name):
@@ -258,8 +390,6 @@ class _Collector:
                     counts[name] = counts.get(name, 0) + 2
         self.locals = {k: v for k, v in self.locals.items() if counts.get(k) == 1 and k not in self.globals}
         self.assigned = set(counts) - self.globals
-        if any(isinstance(s, ast.Call) and self.module.canonical(dotted(s.func)) in _FILE_LOCK_CALLS for s in self._own_nodes(body)):
-            return []  # the function takes a file lock: its accesses are serialised
         self._visit(body, guarded=False)
         return self.found
 
@@ -296,18 +426,35 @@ class _Collector:
             self.found.append(Access(resource, kind, node.lineno, node.col_offset))  # type: ignore[attr-defined]
 
     def _node(self, node: ast.AST) -> None:
+        """State objects count as written only by a read-modify-write (the new value reads the
+        object: ``COUNTS[k] = COUNTS.get(k, 0) + 1``, ``+=``) or a save: filling a cache with a
+        value computed elsewhere (``CACHE[k] = v``) loses no update."""
         if isinstance(node, ast.Call):
             self._call(node)
-        elif isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            self._add(self._state(node.value, written=True), WRITE, node)
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, (ast.Subscript, ast.Attribute)):
+                    state = self._state(target.value, written=True)
+                    if state is not None and self._mentions(node.value, target.value):
+                        self._add(state, WRITE, node)
+                elif isinstance(target, ast.Name) and target.id in self.globals:
+                    state = self._state(target, direct=True)
+                    if state is not None and self._mentions(node.value, target):
+                        self._add(state, WRITE, node)
         elif isinstance(node, ast.AugAssign) and isinstance(node.target, (ast.Subscript, ast.Attribute)):
-            self._add(self._state(node.target.value), READ, node)
+            state = self._state(node.target.value, written=True)
+            self._add(state, READ, node)
+            self._add(state, WRITE, node)
         elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and id(node) not in self.written:
             self._add(self._state(node, direct=True), READ, node)
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in self.globals for t in node.targets):
-            for target in node.targets:
-                if isinstance(target, ast.Name) and target.id in self.globals:
-                    self._add(self._state(target, direct=True), WRITE, node)
+
+    def _mentions(self, value: ast.AST, base: ast.expr) -> bool:
+        """Whether ``value`` reads the object ``base`` names (its root name)."""
+        while isinstance(base, (ast.Attribute, ast.Subscript)):
+            base = base.value
+        if not isinstance(base, ast.Name):
+            return False
+        return any(isinstance(n, ast.Name) and n.id == base.id for n in ast.walk(value))
 
     def _call(self, node: ast.Call) -> None:
         func = node.func
@@ -340,7 +487,10 @@ class _Collector:
             self._add(self.resource(node.args[0]), WRITE, node)
             return
         if isinstance(func, ast.Attribute) and func.attr in _WRITE_METHODS:
-            self._add(self._state(func.value, written=True), WRITE, node)
+            state = self._state(func.value, written=True)
+            arguments = [*node.args, *(k.value for k in node.keywords)]
+            if state is not None and (func.attr in _SAVE_METHODS or any(self._mentions(a, func.value) for a in arguments)):
+                self._add(state, WRITE, node)
 
     def _is_pathlike(self, expr: ast.expr) -> bool:
         if isinstance(expr, ast.Call):

@@ -39,6 +39,7 @@ class Hazards:
         self.entries = entries or EntryPoints(index, graph)
         self.facts = Facts(index, cwd)
         self._async_callers: dict[str, list[tuple[str, int]]] | None = None
+        self._locks: dict[tuple[str, int], bool] = {}  # (function, line) -> an async lock is held there
 
     # -- driver ---------------------------------------------------------------------------
     def check(self) -> list[Finding]:
@@ -50,7 +51,7 @@ class Hazards:
                 if holder is None:
                     continue
                 facts = self.facts.module(module)
-                call = facts.calls.get((site.line, site.col))
+                call = facts.call_at(self.facts.function_node(site.function), site.line, site.col)
                 if call is None:  # source changed or not parsable: nothing to go on
                     continue
                 offload = Offload(site, module, _callable_text(call, site))
@@ -77,7 +78,7 @@ class Hazards:
                 receiver = self.index.resolve(ref[1])
                 if receiver is None or receiver[0] != "extinst" or not receiver[1].endswith("Executor"):
                     continue
-                call = self._submit_call(module, site.line)
+                call = self._submit_call(module, qualname, site.line)
                 if call is None or not call.args:
                     continue
                 target = call.args[0]
@@ -95,10 +96,11 @@ class Hazards:
                 )
         return found
 
-    def _submit_call(self, module: ModuleSummary, line: int) -> ast.Call | None:
-        calls = self.facts.module(module).calls
-        for (at, _), call in sorted(calls.items()):
-            if at == line and isinstance(call.func, ast.Attribute) and call.func.attr == "submit":
+    def _submit_call(self, module: ModuleSummary, function: str, line: int) -> ast.Call | None:
+        node = self.facts.function_node(function)
+        calls = [n for n in ast.walk(node) if isinstance(n, ast.Call)] if node is not None else []
+        for call in sorted(calls, key=lambda c: (c.lineno, c.col_offset)):
+            if call.lineno == line and isinstance(call.func, ast.Attribute) and call.func.attr == "submit":
                 return call
         return None
 
@@ -303,13 +305,19 @@ class Hazards:
     def _locked(self, function: str, line: int, depth: int, seen: set[str]) -> bool:
         """Whether an async lock is held at ``line`` of ``function``: by an ``async with`` there,
         or (when there is none) at the call in every async caller."""
+        key = (function, line)
+        if key in self._locks:
+            return self._locks[key]
         if self._async_with_lock(function, line):
-            return True
-        callers = self.async_callers().get(function, [])
-        if not callers or depth >= _MAX_CALLER_DEPTH or function in seen:
-            return False
-        seen = seen | {function}
-        return all(self._locked(caller, at, depth + 1, seen) for caller, at in callers)
+            found = True
+        else:
+            callers = self.async_callers().get(function, [])
+            if not callers or depth >= _MAX_CALLER_DEPTH or function in seen:
+                return False  # not memoised: another path may go further
+            seen = seen | {function}
+            found = all(self._locked(caller, at, depth + 1, seen) for caller, at in callers)
+        self._locks[key] = found
+        return found
 
     def async_callers(self) -> dict[str, list[tuple[str, int]]]:
         if self._async_callers is None:
@@ -358,7 +366,7 @@ class Hazards:
             cls = self.index.classes.get(class_qualname)
             if cls is not None:
                 owner = self.facts.module(self.index.class_module[class_qualname])
-                value = owner.self_values.get((cls.line, expr.attr))
+                value = owner.self_value(cls.line, expr.attr)
         if not isinstance(value, ast.Call):
             return False
         args = [*value.args, *(k.value for k in value.keywords if k.arg in ("value", "initial_value"))]
