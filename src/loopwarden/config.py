@@ -228,8 +228,10 @@ def is_dotted_name(text: str) -> bool:
 def check_selectors(values: list[str]) -> list[str]:
     """``--select``/``--ignore`` entries: category names (``SLEEP``) or dotted symbols
     (``time.sleep``, or a module prefix such as ``subprocess``). Raises ValueError."""
-    from loopwarden.catalog.categories import CATEGORIES
+    from loopwarden.catalog.categories import CATEGORIES as BLOCKING
+    from loopwarden.catalog.categories import HAZARDS
 
+    CATEGORIES = {**BLOCKING, **HAZARDS}  # noqa: N806
     checked = []
     for value in values:
         text = value.strip()

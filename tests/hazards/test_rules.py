@@ -73,7 +73,9 @@ def test_suppression_comment_silences_a_hazard(tmp_path: Path, monkeypatch: pyte
         "await asyncio.to_thread(_set, key, value)", "await asyncio.to_thread(_set, key, value)  # loopwarden: ignore[LOST_UPDATE]"
     )
     (tmp_path / "mod.py").write_text(code, encoding="utf-8")
-    assert [f for f in _scan(tmp_path, monkeypatch, "mod.py").findings if f.category in HAZARDS] == []
+    result = _scan(tmp_path, monkeypatch, "mod.py")
+    assert [f for f in result.findings if f.category in HAZARDS] == []
+    assert result.suppressed == 1 and result.suppression_notes == []
 
 
 @pytest.mark.parametrize("name", list(HAZARDS))
@@ -125,3 +127,13 @@ def test_example_tests_pin_the_fixes() -> None:
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
     assert "5 passed" in run.stdout
+
+
+def test_select_and_ignore_take_hazard_categories(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    from loopwarden.cli import main
+
+    monkeypatch.chdir(EXAMPLE)
+    assert main(["scan", "hazards_demo", "--format", "json", "--select", "LOST_UPDATE"]) == 0
+    assert [f["blocking_call"]["category"] for f in json.loads(capsys.readouterr().out)["findings"]] == ["LOST_UPDATE"]
+    assert main(["scan", "hazards_demo", "--format", "json", "--ignore", "lost_update"]) == 0
+    assert [f["blocking_call"]["category"] for f in json.loads(capsys.readouterr().out)["findings"]] == ["CONTEXT_LOSS"]

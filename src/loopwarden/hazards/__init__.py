@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from loopwarden.static.index import ProgramIndex
     from loopwarden.static.reach import CallGraph
 
-__all__ = ["check"]
+__all__ = ["check", "check_with_suppressed"]
 
 
 def check(index: ProgramIndex, graph: CallGraph, cwd: str | None = None, entries: EntryPoints | None = None) -> list[Finding]:
@@ -23,3 +23,13 @@ def check(index: ProgramIndex, graph: CallGraph, cwd: str | None = None, entries
     from loopwarden.hazards.rules import Hazards
 
     return Hazards(index, graph, cwd, entries).check()
+
+
+def check_with_suppressed(
+    index: ProgramIndex, graph: CallGraph, cwd: str | None = None, entries: EntryPoints | None = None
+) -> tuple[list[Finding], list[tuple[str, int]]]:
+    """The findings, and the (path, line) of each one a suppression comment silenced."""
+    from loopwarden.hazards.rules import Hazards
+
+    hazards = Hazards(index, graph, cwd, entries)
+    return hazards.check(), hazards.suppressed

@@ -39,6 +39,7 @@ class Hazards:
         self.entries = entries or EntryPoints(index, graph)
         self.facts = Facts(index, cwd)
         self._async_callers: dict[str, list[tuple[str, int]]] | None = None
+        self.suppressed: list[tuple[str, int]] = []  # (path, line) of each finding a comment suppressed
         self._locks: dict[tuple[str, int], bool] = {}  # (function, line) -> an async lock is held there
 
     # -- driver ---------------------------------------------------------------------------
@@ -56,7 +57,11 @@ class Hazards:
                     continue
                 offload = Offload(site, module, _callable_text(call, site))
                 for finding in (self._context_loss(offload, call), self._lost_update(offload)):
-                    if finding is not None and not _suppressed(module, finding):
+                    if finding is None:
+                        continue
+                    if _suppressed(module, finding):
+                        self.suppressed.append((module.path, finding.line))
+                    else:
                         findings.append(finding)
         findings.sort(key=lambda f: f.sort_key)
         return findings

@@ -281,7 +281,9 @@ def scan(
 
     entries = EntryPoints(index, graph)
     findings, suppressed, notes = build_findings_and_notes(index, graph, entries)
-    findings = _with_hazards(findings, index, graph, cwd, entries)
+    findings, hazard_suppressed = _with_hazards(findings, index, graph, cwd, entries)
+    suppressed += len(hazard_suppressed)
+    notes = [n for n in notes if (n.path, n.line) not in set(hazard_suppressed)]
     skipped += [Skipped(index.function_module[q].path, reason) for q, reason in graph.errors]
     findings_all = findings
     absolute = {f.display: f.path for f in files}
@@ -315,11 +317,13 @@ def scan(
     )
 
 
-def _with_hazards(findings: list[Finding], index: ProgramIndex, graph: CallGraph, cwd: str | None, entries) -> list[Finding]:
-    """The blocking-call findings plus the hazards an offload brings (loopwarden.hazards)."""
+def _with_hazards(findings: list[Finding], index: ProgramIndex, graph: CallGraph, cwd: str | None, entries) -> tuple[list[Finding], list[tuple[str, int]]]:
+    """The blocking-call findings plus the hazards an offload brings (loopwarden.hazards), and
+    the lines where a suppression comment silenced a hazard."""
     from loopwarden import hazards
 
-    return sorted([*findings, *hazards.check(index, graph, cwd, entries)], key=lambda f: f.sort_key)
+    found, used = hazards.check_with_suppressed(index, graph, cwd, entries)
+    return sorted([*findings, *found], key=lambda f: f.sort_key), used
 
 
 def _matches(finding: Finding, selector: str) -> bool:
