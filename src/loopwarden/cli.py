@@ -18,7 +18,7 @@ from pathlib import Path
 from loopwarden import __version__
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
-EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+EXIT_SIGINT, EXIT_SIGTERM, EXIT_SIGPIPE = 130, 143, 141
 EXIT_CODES = """exit codes:
   0    no finding at or above --fail-on, every file scanned (or --exit-zero)
   1    findings at or above --fail-on (default HIGH), or files that could not be
@@ -27,6 +27,7 @@ EXIT_CODES = """exit codes:
   2    usage or configuration error, or no Python file found (unless --allow-empty)
   3    internal error that stopped the whole run (a bug in loopwarden; please report it)
   130  interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM): workers stopped, no report written
+  141  the reader of stdout went away (`| head`)
 """
 _PRIORITIES = ("HIGH", "MEDIUM", "LOW")
 
@@ -140,6 +141,12 @@ def main(argv: list[str] | None = None) -> int:
     except _Terminated:
         print("loopwarden: terminated", file=sys.stderr)
         return EXIT_SIGTERM
+    except BrokenPipeError:  # `loopwarden ... | head`: the reader left; not an error of ours
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_SIGPIPE
     except Exception as exc:  # a bug in loopwarden: say so in one line, with its own exit code
         where = _innermost_frame(exc)
         print(f"loopwarden: internal error: {type(exc).__name__}: {exc} ({where}); please report it", file=sys.stderr)

@@ -183,3 +183,29 @@ def test_every_option_has_help_and_scan_help_lists_exit_codes(capsys):
     assert "exit codes:" in out
     for code in ("0 ", "1 ", "2 ", "3 ", "130", "143"):
         assert f"\n  {code}" in out or f"; {code}" in out
+
+
+def test_a_reader_that_leaves_early_is_not_an_internal_error(tmp_path, capsys, monkeypatch):
+    """``loopwarden config . | head -1``: writing to the closed pipe ends quietly (141)."""
+
+    class ClosedPipe:
+        encoding = "utf-8"
+
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self):
+            pass
+
+        def fileno(self):
+            raise ValueError("no descriptor")
+
+        def isatty(self):
+            return False
+
+    (tmp_path / "svc.py").write_text(BLOCKING)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    for args in (["config", "."], ["scan", ".", "--format", "json"]):
+        assert main(args) == 141
+        assert "internal error" not in capsys.readouterr().err
