@@ -19,6 +19,7 @@ demo: $(STAMP)
 	  test $$rc -le 1
 
 test: $(STAMP)
+	$(PY) -m mypy
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
