@@ -23,7 +23,7 @@ EXIT_CODES = """exit codes:
   0    no finding at or above --fail-on, every file scanned (or --exit-zero)
   1    findings at or above --fail-on (default HIGH), or files that could not be
        scanned, or an internal error in one unit (the rest of the report is complete)
-       (unless --skipped-ok or skipped-ok = true for skipped files)
+       (--skipped-ok or skipped-ok = true: skipped files do not, internal errors still do)
   2    usage or configuration error, or no Python file found (unless --allow-empty)
   3    internal error that stopped the whole run (a bug in loopwarden; please report it)
   130  interrupted (SIGINT, Ctrl-C); 143 terminated (SIGTERM): workers stopped, no report written
@@ -90,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--config", metavar="PYPROJECT", help="read [tool.loopwarden] from this file for every file, instead of each file's nearest pyproject.toml")
     scan.add_argument("--color", choices=("auto", "always", "never"), default="auto", help="colour the text report (default: auto, when stdout is a terminal and NO_COLOR is unset)")
     scan.add_argument("--exit-zero", action="store_true", help="exit 0 even when there are findings or skipped files (errors still exit 2 or 3)")
-    scan.add_argument("--skipped-ok", action="store_true", help="files that cannot be scanned are reported but do not make the exit code 1")
+    scan.add_argument("--skipped-ok", action="store_true", help="files that cannot be scanned are reported but do not make the exit code 1 (internal errors still do)")
     scan.add_argument("--allow-empty", action="store_true", help="finding no Python file is not an error (a warning, exit 0)")
     scan.add_argument("--verbose", "-v", action="store_true", help="say on stderr which configuration governs which files")
     # Changed-code mode and baselines (loopwarden.workflow, docs/ci.md).
@@ -299,7 +299,7 @@ def _scan(args: argparse.Namespace) -> int:
     failing = any(
         PRIORITY_RANK[f.priority] <= PRIORITY_RANK[args.fail_on or config_of(f.path).fail_on] for f in result.findings
     )
-    failing_skips = [s for s in result.skipped if not (args.skipped_ok or config_of(s.path).skipped_ok)]
+    failing_skips = [s for s in result.skipped if _is_internal(s) or not (args.skipped_ok or config_of(s.path).skipped_ok)]
     if args.exit_zero:
         return EXIT_CLEAN
     return EXIT_FINDINGS if failing or failing_skips else EXIT_CLEAN
@@ -360,6 +360,13 @@ def _write_whole(report: str) -> None:
     finally:
         if old is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _is_internal(skipped) -> bool:
+    """A bug in loopwarden, not an input that cannot be scanned: --skipped-ok never hides it."""
+    from loopwarden.static.summary import INTERNAL_ERROR
+
+    return bool(skipped.reason.startswith(INTERNAL_ERROR))
 
 
 def _note_internal_errors(skipped: list) -> None:

@@ -250,6 +250,8 @@ def _check_catalog_symbols(table: dict[str, Any], where: str) -> None:
     """Empty or malformed symbols in ``[tool.loopwarden.catalog]`` are errors, not entries
     that silently never match."""
     for section, entries in table.items():
+        if section == "entry":  # globs over names, checked when the catalogue is built
+            continue
         for index, entry in enumerate(entries if isinstance(entries, list) else [entries]):
             if not isinstance(entry, dict):
                 continue

@@ -196,3 +196,20 @@ def test_text_report_on_a_console_that_is_not_utf8(encoding: str) -> None:
     out = proc.stdout.decode(encoding)
     assert "chain: route GET /sizes: web.sizes -> helpers.exists -> os.path.exists" in out
     assert "Traceback" not in proc.stderr.decode(encoding, errors="replace")
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('framework = "x"\n', "entry[0]: 'kind' must be a non-empty string"),
+        ('framework = "x"\nkind = "handler"\n', "entry[0]: give one of 'decorator', 'name', 'base' (with 'methods') or 'call'"),
+        ('framework = "x"\nkind = "handler"\ndecorator = ["*.on"]\ncolour = 1\n', "entry[0]: unknown key(s) colour"),
+    ],
+)
+def test_a_malformed_user_entry_rule_is_a_configuration_error(tmp_path, capsys, monkeypatch, table, message) -> None:
+    (tmp_path / "pyproject.toml").write_text(f"[tool.loopwarden]\n\n[[tool.loopwarden.catalog.entry]]\n{table}", encoding="utf-8")
+    (tmp_path / "app.py").write_text("async def f():\n    pass\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["scan", "."]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pyproject.toml [tool.loopwarden.catalog]: " + message in err, err

@@ -153,3 +153,35 @@ def test_a_failed_worker_chunk_is_redone_in_process(tmp_path: Path, monkeypatch:
     result = scan.scan([str(tmp_path)], load_catalog(), jobs=2, cwd=str(tmp_path))
     assert len(result.findings) == 45
     assert result.skipped == []
+
+
+def test_a_reach_fault_costs_one_function_and_names_where(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from loopwarden.static import reach
+
+    original = reach.CallGraph._analyze
+
+    def faulty(self, fn):  # type: ignore[no-untyped-def]
+        if fn.local_name == "first":
+            raise RuntimeError("planted fault")
+        return original(self, fn)
+
+    monkeypatch.setattr(reach.CallGraph, "_analyze", faulty)
+    result = scan.scan([str(_project(tmp_path))], load_catalog(), jobs=1, cwd=str(tmp_path))
+    assert _symbols(result) == ["other.py:os.listdir", "web.py:builtins.open"]
+    assert [s.path for s in result.skipped] == ["web.py"]
+    reason = result.skipped[0].reason
+    assert re.match(r"^internal error: RuntimeError: planted fault \(at loopwarden/static/reach\.py:\d+\)", reason), reason
+    assert reason.endswith("; skipped the analysis of function first")
+
+
+def test_skipped_ok_does_not_hide_an_internal_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _plant_in_return(monkeypatch)
+    project = _project(tmp_path)
+    monkeypatch.chdir(project)
+    code = cli.main(["scan", "--jobs", "1", "--skipped-ok", "--fail-on", "LOW", "--ignore", "time.sleep,builtins.open,os.listdir", "."])
+    out, err = capsys.readouterr()
+    assert code == 1, out
+    assert "bugs in loopwarden, please report them" in err
+    assert "internal error: RuntimeError: planted fault" in out

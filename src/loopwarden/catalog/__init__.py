@@ -94,6 +94,7 @@ class Catalog:
     hooks: list[Hook] = field(default_factory=list)
     duck_methods: dict[str, Sink] = field(default_factory=dict)
     nonblocking: dict[str, list[ArgumentRule]] = field(default_factory=dict)
+    entries: list[Any] = field(default_factory=list)  # user [[entry]] rules (catalog.entries.EntryRule)
 
     # -- questions -------------------------------------------------------------------------
     def canonical(self, symbol: str) -> str:
@@ -148,7 +149,7 @@ class Catalog:
     # -- building --------------------------------------------------------------------------
     def extend(self, table: Mapping[str, Any], origin: str) -> None:
         """Merge one catalogue table (the built-in TOML or ``[tool.loopwarden.catalog]``)."""
-        known = {"group", "pattern", "types", "offload", "loop_callback", "hook", "nonblocking"}
+        known = {"group", "pattern", "types", "offload", "loop_callback", "hook", "nonblocking", "entry"}
         unknown = set(table) - known
         if unknown:
             raise CatalogError(f"{origin}: unknown catalogue key(s) {sorted(unknown)}; expected {sorted(known)}")
@@ -171,6 +172,14 @@ class Catalog:
             self.loop_callbacks.append(_parse_offload(callback, f"{origin}: loop_callback[{i}]"))
         for i, hook in enumerate(_table_list(table.get("hook", []), f"{origin}: hook")):
             self.hooks.append(_parse_hook(hook, f"{origin}: hook[{i}]"))
+        if "entry" in table:  # framework registrations, as in catalog/entries.toml
+            from loopwarden.catalog.entries import parse_entry
+
+            for i, entry in enumerate(_table_list(table["entry"], f"{origin}: entry")):
+                try:
+                    self.entries.append(parse_entry(entry, f"{origin}: entry[{i}]"))
+                except ValueError as exc:
+                    raise CatalogError(str(exc)) from None
         for i, rule in enumerate(_table_list(table.get("nonblocking", []), f"{origin}: nonblocking")):
             symbols, parsed = _parse_nonblocking(rule, f"{origin}: nonblocking[{i}]")
             for symbol in symbols:

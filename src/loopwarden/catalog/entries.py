@@ -48,10 +48,24 @@ def last_parts(patterns: tuple[str, ...]) -> frozenset[str] | None:
     return frozenset(parts)
 
 
-def _parse(table: dict[str, Any], where: str) -> EntryRule:
+def parse_entry(table: dict[str, Any], where: str) -> EntryRule:
+    """One ``[[entry]]`` table (built-in or ``[[tool.loopwarden.catalog.entry]]``); ValueError
+    naming ``where`` when it is malformed."""
     unknown = set(table) - _KEYS
     if unknown:
         raise ValueError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    for key in ("framework", "kind"):
+        if not isinstance(table.get(key), str) or not table[key]:
+            raise ValueError(f"{where}: '{key}' must be a non-empty string")
+    if not any(table.get(k) for k in ("decorator", "name", "base", "call")):
+        raise ValueError(f"{where}: give one of 'decorator', 'name', 'base' (with 'methods') or 'call'")
+    if "base" in table and (not isinstance(table["base"], str) or not table.get("methods")):
+        raise ValueError(f"{where}: 'base' must be a class name, with 'methods'")
+    for key in ("path", "sync"):
+        if key in table and not isinstance(table[key], bool):
+            raise ValueError(f"{where}: '{key}' must be true or false")
+    if "arg" in table and (not isinstance(table["arg"], int) or isinstance(table["arg"], bool) or table["arg"] < 0):
+        raise ValueError(f"{where}: 'arg' must be a non-negative integer")
 
     def strings(key: str) -> tuple[str, ...]:
         value = table.get(key, [])
@@ -80,4 +94,4 @@ def entry_rules() -> tuple[EntryRule, ...]:
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
     data = tomllib.loads(resources.files("loopwarden.catalog").joinpath("entries.toml").read_text("utf-8"))
-    return tuple(_parse(t, f"entries.toml: entry[{i}]") for i, t in enumerate(data.get("entry", [])))
+    return tuple(parse_entry(t, f"entries.toml: entry[{i}]") for i, t in enumerate(data.get("entry", [])))

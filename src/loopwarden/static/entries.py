@@ -58,7 +58,7 @@ class EntryPoints:
     def __init__(self, index: ProgramIndex, graph: CallGraph) -> None:
         self.index = index
         self.graph = graph
-        self.rules = entry_rules()
+        self.rules = (*entry_rules(), *getattr(index.catalog, "entries", ()))
         self.registered: dict[str, tuple[str, str]] = {}  # function -> (kind, label)
         self.sync_roots: dict[str, Root] = {}  # sync functions a rule puts on the loop
         self._find_registered()
@@ -206,6 +206,12 @@ class EntryPoints:
                 if value is not None and value[0] == "func" and value[1] in functions:
                     scripted.add(value[1])
                     seeds[4].append(Context(value[1], CLI_SCOPE, "main", f"script main {functions[value[1]].local_name}"))
+        # Console scripts the project declares ([project.scripts], setup.cfg entry_points).
+        for dotted, script in sorted(index.scripts.items()):
+            value = index.resolve_name(dotted)
+            if value is not None and value[0] == "func" and value[1] in functions and value[1] not in scripted:
+                scripted.add(value[1])
+                seeds[4].append(Context(value[1], CLI_SCOPE, "main", f"console script {script}"))
         hooks = {r.function: r for r in self.graph.hook_roots()}
         script_modules = {id(m) for m in index.modules.values() if is_script_module(m)}
         for qualname in sorted(functions):

@@ -34,8 +34,9 @@ _MAP_GETTERS = frozenset({"get", "pop", "setdefault", "__getitem__"})
 
 
 class ProgramIndex:
-    def __init__(self, modules: Iterable[ModuleSummary], catalog: Catalog) -> None:
+    def __init__(self, modules: Iterable[ModuleSummary], catalog: Catalog, scripts: dict[str, str] | None = None) -> None:
         self.catalog = catalog
+        self.scripts: dict[str, str] = dict(scripts or {})  # console scripts: dotted function -> script name
         self.modules: dict[str, ModuleSummary] = {}
         self.functions: dict[str, FunctionSummary] = {}
         self.function_module: dict[str, ModuleSummary] = {}

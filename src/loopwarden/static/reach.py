@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from loopwarden.catalog import Hook, Sink
 from loopwarden.static.index import ProgramIndex, Value
-from loopwarden.static.summary import ATTR, CALL, CONSUME, OFFLOAD, CallSite, FunctionSummary, Ref
+from loopwarden.static.summary import ATTR, CALL, CONSUME, OFFLOAD, CallSite, FunctionSummary, Ref, internal_error
 
 DIRECT_ASYNC = "DIRECT_ASYNC"
 ASYNC_REACHABLE = "ASYNC_REACHABLE"
@@ -98,7 +98,7 @@ class CallGraph:
                 self.edges[qualname], self.sinks[qualname] = self._analyze(fn)
             except Exception as exc:  # a bug here must cost one function, not the whole scan
                 self.edges[qualname], self.sinks[qualname] = [], []
-                self.errors.append((qualname, f"internal error while analysing {fn.local_name}: {type(exc).__name__}: {exc}"))
+                self.errors.append((qualname, internal_error(exc, f"the analysis of function {fn.local_name}")))
 
     # -- per function --------------------------------------------------------------------
     def _analyze(self, fn: FunctionSummary) -> tuple[list[Edge], list[SinkHit]]:

@@ -273,7 +273,9 @@ def scan(
     ambiguous = prefer_own_root(modules, {f.display: f.root for f in files})
     skipped += [r for r in results if isinstance(r, Skipped)]
     skipped += [Skipped(m.path, error) for m in modules for error in m.errors]
-    index = ProgramIndex(modules, catalog)
+    from loopwarden.static.scripts import console_scripts
+
+    index = ProgramIndex(modules, catalog, scripts=console_scripts(f.root for f in files))
     skipped += index.errors
     graph = CallGraph(index)
     from loopwarden.static.entries import EntryPoints
