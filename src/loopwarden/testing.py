@@ -92,13 +92,26 @@ def _wrap(function, probe: Concurrency, hold: float):
     def counted(*args, **kwargs):
         probe._enter()
         try:
-            if hold:
+            if hold and not _on_event_loop():
                 time.sleep(hold)  # widens the window in which a second call would overlap
             return function(*args, **kwargs)
         finally:
             probe._exit()
 
     return counted
+
+
+def _on_event_loop() -> bool:
+    """Whether this thread is running an event loop: there, ``hold`` is skipped. Nothing else
+    on the loop can overlap while it sleeps, and the runtime gate would report the probe's own
+    sleep instead of the function's blocking call (a reverted offload under ``loopwarden teeth``)."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 @contextmanager
@@ -108,7 +121,8 @@ def max_concurrency(target, name: str | None = None, *, hold: float = 0.0) -> It
     ``target`` is a dotted path (``"pkg.mod.fn"``, ``"pkg.mod.Class.method"``), or an object
     with ``name`` the attribute to wrap (a module, a class, or one instance). ``hold`` (seconds)
     keeps each execution counted a little longer before it runs, so that calls which *can*
-    overlap do overlap even when the function itself is quick. The original attribute is
+    overlap do overlap even when the function itself is quick (not for a plain function called
+    on an event loop's own thread, where sleeping would only block the loop). The original attribute is
     restored when the block ends, also on an exception."""
     if name is None:
         if not isinstance(target, str):

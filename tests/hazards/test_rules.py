@@ -126,7 +126,7 @@ def test_example_tests_pin_the_fixes() -> None:
         cwd=EXAMPLE, capture_output=True, text=True, check=False, timeout=300,
     )
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    assert "5 passed" in run.stdout
+    assert "6 passed" in run.stdout
 
 
 def test_select_and_ignore_take_hazard_categories(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:

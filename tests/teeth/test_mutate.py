@@ -103,3 +103,66 @@ def test_a_configured_wrapper_is_mutated_like_to_thread() -> None:
     tree, done = rewrite(ast.parse(source), [sites[0].spec(0)], "mutant")
     assert done == {0}
     assert ast.unparse(tree).splitlines()[-1].strip() == "return os.path.getsize(path)"
+
+
+_LOCKED = """\
+async def save(self, line):
+    async with self._lock, other:
+        await asyncio.to_thread(self._append, line)
+"""
+
+
+def _lock_spec(source: str, text: str) -> SiteSpec:
+    tree = ast.parse(source)
+    expr = next(i.context_expr for n in ast.walk(tree) if isinstance(n, ast.AsyncWith) for i in n.items if ast.unparse(i.context_expr) == text)
+    return SiteSpec(0, expr.lineno, expr.col_offset, expr.end_lineno, expr.end_col_offset, 0, "lock", False)
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        ("mutant", "async with __loopwarden_teeth__.unlocked(self._lock), other:"),
+        ("trace", "async with __loopwarden_teeth__.hit(0) or self._lock, other:"),
+        ("forced", "async with __loopwarden_teeth__.forced(0), other:"),
+    ],
+)
+def test_a_lock_site_loses_only_its_acquisition(mode: str, expected: str) -> None:
+    site = _lock_spec(_LOCKED, "self._lock")
+    tree, done = rewrite(ast.parse(_LOCKED), [site], mode)
+    assert done == {0}
+    lines = ast.unparse(tree).splitlines()
+    assert lines[1].strip() == expected
+    assert lines[2].strip() == "await asyncio.to_thread(self._append, line)"  # the body is kept
+    block = tree.body[0].body[0]
+    assert (block.lineno, block.items[0].context_expr.lineno, block.body[0].lineno) == (2, 2, 3)
+    compile(tree, "m.py", "exec")
+
+
+def test_a_lock_site_and_an_offload_inside_it_are_mutated_together() -> None:
+    lock = _lock_spec(_LOCKED, "self._lock")
+    call = _site_of(_LOCKED, "to_thread")
+    offload = SiteSpec(1, call.line, call.col, call.end_line, call.end_col, call.callable_arg, call.style, call.own_keywords)
+    tree, done = rewrite(ast.parse(_LOCKED), [lock, offload], "trace")
+    assert done == {0, 1}
+    assert ast.unparse(tree).splitlines()[2].strip() == "await (__loopwarden_teeth__.hit(1) or asyncio.to_thread(self._append, line))"
+
+
+def test_a_lock_site_is_checked_at_its_position() -> None:
+    site = _lock_spec(_LOCKED, "self._lock")
+    assert check(ast.parse(_LOCKED), site) is None
+    moved = SiteSpec(0, site.line, site.col + 1, site.end_line, site.end_col, 0, "lock", False)
+    assert check(ast.parse(_LOCKED), moved) == "no async with lock at the recorded position"
+
+
+def test_the_unlocked_context_manager_acquires_nothing() -> None:
+    import asyncio
+
+    from loopwarden.teeth._rt import TeethRuntime
+
+    async def main() -> tuple[bool, object]:
+        lock = asyncio.Lock()
+        await lock.acquire()  # held elsewhere: the real ``async with lock`` would wait forever
+        async with TeethRuntime.unlocked(lock) as value:
+            return lock.locked(), value
+
+    assert asyncio.run(main()) == (True, None)

@@ -17,11 +17,13 @@ def settings_file(tmp_path, monkeypatch):
 
 def test_concurrent_updates_never_overlap():
     async def main():
-        await asyncio.gather(*(settings.set_setting_safely(f"k{i}", "v") for i in range(8)))
+        # return_exceptions: should the calls overlap, the probe's count is what fails first
+        return await asyncio.gather(*(settings.set_setting_safely(f"k{i}", "v") for i in range(8)), return_exceptions=True)
 
     with max_concurrency("hazards_demo.settings._write_setting", hold=0.02) as probe:
-        asyncio.run(main())
+        results = asyncio.run(main())
     assert (probe.calls, probe.max) == (8, 1)
+    assert results == [None] * 8
     assert len(json.loads(settings.SETTINGS_FILE.read_text())) == 8
 
 
@@ -33,6 +35,14 @@ def test_unlocked_updates_overlap():
     with max_concurrency("hazards_demo.settings._write_setting", hold=0.02) as probe:
         asyncio.run(main())
     assert probe.max > 1  # the race the lock exists for
+
+
+def test_settings_read_back():
+    async def main():
+        await settings.set_setting_safely("theme", "dark")
+        return await settings.get_settings()
+
+    assert asyncio.run(main()) == {"theme": "dark"}
 
 
 @pytest.mark.parametrize("render", [reports.render_report_in_context, reports.render_report_to_thread])

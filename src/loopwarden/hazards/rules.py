@@ -26,6 +26,21 @@ _CONTEXT_VARS = frozenset({"contextvars.ContextVar"})
 
 
 @dataclass(frozen=True)
+class LockBlock:
+    """An ``async with <lock>:`` that holds offloads (positions: the lock expression's)."""
+
+    path: str
+    function: str  # qualified name of the function with the block
+    local_name: str  # its name inside the module ("Store.save")
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+    text: str  # the lock expression as written ("self._lock")
+    offloads: tuple[tuple[str, int, int], ...]  # (path, line, col) of each offload it holds
+
+
+@dataclass(frozen=True)
 class Offload:
     site: OffloadSite
     module: ModuleSummary
@@ -36,11 +51,18 @@ class Hazards:
     def __init__(self, index: ProgramIndex, graph: CallGraph, cwd: str | None = None, entries: EntryPoints | None = None) -> None:
         self.index = index
         self.graph = graph
-        self.entries = entries or EntryPoints(index, graph)
+        self._entries = entries
         self.facts = Facts(index, cwd)
         self._async_callers: dict[str, list[tuple[str, int]]] | None = None
         self.suppressed: list[tuple[str, int]] = []  # (path, line) of each finding a comment suppressed
         self._locks: dict[tuple[str, int], bool] = {}  # (function, line) -> an async lock is held there
+
+    @property
+    def entries(self) -> EntryPoints:
+        """Built on first use: only findings need them (lock blocks do not)."""
+        if self._entries is None:
+            self._entries = EntryPoints(self.index, self.graph)
+        return self._entries
 
     # -- driver ---------------------------------------------------------------------------
     def check(self) -> list[Finding]:
@@ -334,21 +356,68 @@ class Hazards:
         return self._async_callers
 
     def _async_with_lock(self, function: str, line: int) -> bool:
+        return bool(self._lock_items(function, line))
+
+    def _lock_items(self, function: str, line: int) -> list[ast.expr]:
+        """The lock expressions of the ``async with`` blocks of ``function`` (not of nested
+        functions) whose body holds ``line``, innermost last."""
         node = self.facts.function_node(function)
         if node is None:
-            return False
+            return []
         fn = self.index.functions[function]
         module = self.facts.module(self.index.function_module[function])
+        found: list[ast.expr] = []
         stack = list(ast.iter_child_nodes(node))
         while stack:
             sub = stack.pop()
             if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
                 continue
-            inside = isinstance(sub, ast.AsyncWith) and sub.body and sub.body[0].lineno <= line <= (sub.end_lineno or 0)
-            if inside and any(self._is_async_lock(i.context_expr, fn.qualname, fn.class_qualname, module) for i in sub.items):
-                return True
+            if isinstance(sub, ast.AsyncWith) and sub.body and sub.body[0].lineno <= line <= (sub.end_lineno or 0):
+                found += [i.context_expr for i in sub.items if self._is_async_lock(i.context_expr, fn.qualname, fn.class_qualname, module)]
             stack.extend(ast.iter_child_nodes(sub))
-        return False
+        return sorted(found, key=lambda e: (e.lineno, e.col_offset))
+
+    def lock_blocks(self) -> list[LockBlock]:
+        """Every ``async with <async lock>:`` that holds an offload of the program: around the
+        offload in its own function, or around the call of an async caller on the way to it
+        (the nearest such block on each path up, as the LOST_UPDATE rule looks for one).
+        Sorted by position; each with the offloads it holds."""
+        held: dict[tuple[str, int, int], tuple[str, ast.expr, set[tuple[str, int, int]]]] = {}
+        for module in sorted(self.index.modules.values(), key=lambda m: m.path):
+            if module.is_test:
+                continue
+            sites = [*module.offloads, *self._executor_submits(module)]
+            for site in sorted(sites, key=lambda s: (s.line, s.col)):
+                if site.function not in self.index.functions:
+                    continue
+                where = (module.path, site.line, site.col)
+                for function, expr in self._locks_above(site.function, site.line, 0, frozenset()):
+                    key = (function, expr.lineno, expr.col_offset)
+                    held.setdefault(key, (function, expr, set()))[2].add(where)
+        blocks = []
+        for function, expr, offloads in held.values():
+            blocks.append(
+                LockBlock(
+                    path=self.index.function_module[function].path,
+                    function=function,
+                    local_name=self.index.functions[function].local_name,
+                    line=expr.lineno,
+                    col=expr.col_offset,
+                    end_line=expr.end_lineno or expr.lineno,
+                    end_col=expr.end_col_offset or 0,
+                    text=ast.unparse(expr),
+                    offloads=tuple(sorted(offloads)),
+                )
+            )
+        return sorted(blocks, key=lambda b: (b.path, b.line, b.col))
+
+    def _locks_above(self, function: str, line: int, depth: int, seen: frozenset[str]) -> list[tuple[str, ast.expr]]:
+        found = [(function, expr) for expr in self._lock_items(function, line)]
+        if found or depth >= _MAX_CALLER_DEPTH or function in seen:
+            return found
+        for caller, at in self.async_callers().get(function, []):
+            found += self._locks_above(caller, at, depth + 1, seen | {function})
+        return found
 
     def _is_async_lock(self, expr: ast.expr, function: str, class_qualname: str | None, module) -> bool:
         ref = ref_of(expr, module.summary.module, class_qualname)

@@ -39,6 +39,11 @@ class TeethRuntime:
         return inline
 
     @staticmethod
+    def unlocked(lock: object) -> _Unlocked:
+        """The lock mutant's context manager: the ``async with`` body runs, nothing is acquired."""
+        return _Unlocked()
+
+    @staticmethod
     def done_future(thunk):  # noqa: ANN001, ANN205
         future: concurrent.futures.Future = concurrent.futures.Future()
         try:
@@ -46,3 +51,13 @@ class TeethRuntime:
         except Exception as exc:
             future.set_exception(exc)
         return future
+
+
+class _Unlocked:
+    """``async with`` that acquires nothing (an ``asyncio.Lock``'s ``__aenter__`` gives None too)."""
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None

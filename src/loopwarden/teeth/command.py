@@ -53,12 +53,13 @@ def add_parser(subparsers) -> None:  # noqa: ANN001
         description=(
             "Revert every offload (await asyncio.to_thread(f, a) -> f(a)) in turn, in a child process through an "
             "import hook (your files are never modified), and run the tests that execute it under the runtime gate: "
-            "some gated test must go red. 'loopwarden teeth merge PART.json ...' merges the JSON of --shard runs."
+            "some gated test must go red. Each 'async with <lock>:' that holds an offload is also run without its lock: "
+            "some test (a concurrency test) must go red. 'loopwarden teeth merge PART.json ...' merges the JSON of --shard runs."
         ),
     )
-    parser.add_argument("paths", nargs="*", metavar="PATH", help="where to find offload sites (default: the current directory)")
+    parser.add_argument("paths", nargs="*", metavar="PATH", help="where to find offload and lock sites (default: the current directory)")
     parser.add_argument("--jobs", "-j", type=_positive, default=None, metavar="N", help="mutants run in parallel (default: the cores)")
-    parser.add_argument("--site", type=_site, action="append", default=[], metavar="PATH:LINE", help="only the offload at this line (repeatable)")
+    parser.add_argument("--site", type=_site, action="append", default=[], metavar="PATH:LINE", help="only the offload or lock at this line (repeatable)")
     parser.add_argument("--diff", metavar="BASE", help="only offloads in lines changed since the git revision BASE")
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
@@ -92,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(found, int):
         return found
     sites, fingerprint = found
-    log(f"{len(sites)} offload site(s) to verify")
+    locks = sum(1 for s in sites if s.is_lock)
+    log(f"{len(sites) - locks} offload site(s) and {locks} lock site(s) to verify")
     options = RunOptions(
         test_args=list(args.tests),
         jobs=args.jobs or os.cpu_count() or 1,
@@ -147,7 +149,7 @@ def _find_sites(args: argparse.Namespace):  # noqa: ANN202
     if args.site:
         sites = [s for s in sites if any(_same_file(path, s.path) and s.line <= line <= s.end_line for path, line in args.site)]
         if not sites:
-            print(f"loopwarden: error: no offload site at {', '.join(f'{p}:{n}' for p, n in args.site)}", file=sys.stderr)
+            print(f"loopwarden: error: no offload or lock site at {', '.join(f'{p}:{n}' for p, n in args.site)}", file=sys.stderr)
             return 2
     if args.diff:
         sites = _in_diff(args.diff, sites)

@@ -16,6 +16,12 @@ Sites are found by the exact positions the scanner recorded (``OffloadSite.line`
 - an offload that is not awaited on the spot (``create_task(to_thread(f))``, ``gather(...)``,
   ``fut = loop.run_in_executor(...)``) becomes a coroutine that runs the call inline when it
   is awaited; ``executor.submit(f)`` becomes a finished ``concurrent.futures.Future``.
+
+Lock sites (style ``"lock"``) are the lock expressions of ``async with`` blocks that hold an
+offload; their mutant keeps the block and drops the acquisition:
+
+- ``async with self._lock:``  -> ``async with __loopwarden_teeth__.unlocked(self._lock):``
+  (the expression is still evaluated; the context manager acquires nothing)
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ OWN_KEYWORDS = frozenset(
     {"anyio.to_thread.run_sync", "anyio.to_process.run_sync", "trio.to_thread.run_sync", "run_in_executor"}
 )
 
+LOCK = "lock"  # the style of a lock site
 RUNTIME_NAME = "__loopwarden_teeth__"  # set in builtins by the child process
 
 
@@ -51,7 +58,7 @@ class SiteSpec:
     end_line: int
     end_col: int
     callable_arg: int
-    style: str  # "awaitable" | "factory" | "future"
+    style: str  # "awaitable" | "factory" | "future" | "lock" (an ``async with`` lock expression)
     own_keywords: bool
 
     def to_json(self) -> dict:
@@ -109,7 +116,8 @@ class _Rewriter(ast.NodeTransformer):
     """Replaces, for each wanted site, the expression that holds it."""
 
     def __init__(self, sites: list[SiteSpec], mode: str) -> None:
-        self.by_pos = {(s.line, s.col, s.end_line, s.end_col): s for s in sites}
+        self.by_pos = {(s.line, s.col, s.end_line, s.end_col): s for s in sites if s.style != LOCK}
+        self.locks = {(s.line, s.col, s.end_line, s.end_col): s for s in sites if s.style == LOCK}
         self.mode = mode  # "mutant" | "trace" | "forced"
         self.done: set[int] = set()
 
@@ -117,6 +125,29 @@ class _Rewriter(ast.NodeTransformer):
         if not isinstance(node, ast.Call):
             return None
         return self.by_pos.get((node.lineno, node.col_offset, node.end_lineno, node.end_col_offset))
+
+    def visit_AsyncWith(self, node: ast.AsyncWith) -> ast.AST:
+        for item in node.items:
+            expr = item.context_expr
+            site = self.locks.get((expr.lineno, expr.col_offset, expr.end_lineno, expr.end_col_offset))
+            inner = self.visit(expr)
+            if site is None:
+                item.context_expr = inner
+            elif self.mode == "trace":  # (hit(id) or <lock>): the lock, once the hit is recorded
+                self.done.add(site.id)
+                probe = ast.Call(func=_runtime("hit", expr), args=[ast.copy_location(ast.Constant(site.id), expr)], keywords=[])
+                item.context_expr = ast.copy_location(ast.BoolOp(op=ast.Or(), values=[ast.copy_location(probe, expr), inner]), expr)
+            elif self.mode == "forced":
+                self.done.add(site.id)
+                forced = ast.Call(func=_runtime("forced", expr), args=[ast.copy_location(ast.Constant(site.id), expr)], keywords=[])
+                item.context_expr = ast.copy_location(forced, expr)
+            else:
+                self.done.add(site.id)
+                item.context_expr = ast.copy_location(ast.Call(func=_runtime("unlocked", expr), args=[inner], keywords=[]), expr)
+            if item.optional_vars is not None:
+                item.optional_vars = self.visit(item.optional_vars)
+        node.body = [self.visit(stmt) for stmt in node.body]
+        return node
 
     def visit_Await(self, node: ast.Await) -> ast.AST:
         if self.mode == "mutant":
@@ -191,6 +222,15 @@ def rewrite(tree: ast.Module, sites: list[SiteSpec], mode: str) -> tuple[ast.Mod
 
 def check(tree: ast.Module, site: SiteSpec) -> str | None:
     """Why no mutant can be built for ``site`` in ``tree`` (None: it can). Read only."""
+    position = (site.line, site.col, site.end_line, site.end_col)
+    if site.style == LOCK:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.AsyncWith) and any(
+                (i.context_expr.lineno, i.context_expr.col_offset, i.context_expr.end_lineno, i.context_expr.end_col_offset) == position
+                for i in node.items
+            ):
+                return None
+        return "no async with lock at the recorded position"
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset) == (
             site.line,

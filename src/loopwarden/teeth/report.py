@@ -21,6 +21,7 @@ def site_record(result) -> dict:  # noqa: ANN001 - SiteResult
     site = result.site
     return {
         "id": site.id,
+        "kind": "lock" if site.is_lock else "offload",
         "key": site.key,
         "path": site.path,
         "line": site.line,
@@ -31,6 +32,7 @@ def site_record(result) -> dict:  # noqa: ANN001 - SiteResult
         "wrapper": site.wrapper,
         "callable": site.callable,
         "blocking": list(site.blocking) if site.blocking is not None else None,
+        "holds": list(site.holds),
         "outcome": result.outcome,
         "tests": list(result.tests),
         "killed_by": result.killed_by,
@@ -106,6 +108,8 @@ def _detail(record: dict) -> str:
         at = f" at {where['path']}:{where['line']}" if where.get("path") else ""
         symbol = killed.get("symbol") or record.get("detail") or "blocking call"
         return f"{killed.get('test')}: {symbol}{at}"
+    if record["outcome"] == SURVIVED and record.get("kind") == "lock":
+        return "no test went red without the lock"
     if record["outcome"] == SURVIVED:
         reach = ", ".join(record["blocking"] or ()) or "unknown callable"
         return f"no test went red (reaches {reach})"

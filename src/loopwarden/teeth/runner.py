@@ -276,7 +276,7 @@ class Teeth:
     def _verify(self, sites: list[Site]) -> list[SiteResult]:
         numbered = list(enumerate(sites))
         log = self.options.log
-        log(f"baseline: running the tests under the gate, tracing {len(sites)} offload site(s)...")
+        log(f"baseline: running the tests under the gate, tracing {len(sites)} site(s)...")
         base = self._child("trace", numbered, None, ["-q"], None)
         self._check_baseline(base)
         self.rootdir = base.get("rootdir")
@@ -362,7 +362,7 @@ class Teeth:
     def _cache_name(self, site: Site) -> str:
         material = json.dumps(
             [__version__, sys.version_info[:2], site.id, site.end_line, site.end_col, site.wrapper, site.style,
-             file_digest(site.real), self.options.test_args, self.options.select, os.path.realpath(os.getcwd())]
+             file_digest(site.real), [file_digest(p) for p in site.related], self.options.test_args, self.options.select, os.path.realpath(os.getcwd())]
         )
         return hashlib.sha256(material.encode()).hexdigest()
 
@@ -416,6 +416,12 @@ def classify(site: Site, number: int, result: dict, tests: list[str]) -> SiteRes
     code = result["exit"]
     if code == 0:
         return SiteResult(site, NOT_BLOCKING if site.blocking == () else SURVIVED, ran)
+    if site.is_lock:  # without the lock, any test that goes red kills it (a concurrency test, typically)
+        failed = [f for f in result.get("failures") or [] if f["phase"] != "collect"]
+        if failed:
+            first = failed[0]
+            return SiteResult(site, KILLED, ran, killed_by={"test": first["test"], "key": None, "symbol": None, "location": None},
+                              detail=_first_line(first["message"] or first["text"]))
     hits = (result.get("gate") or {}).get("hits") or []
     if code == 1 and hits:
         hit = hits[0]

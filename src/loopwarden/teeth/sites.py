@@ -15,7 +15,7 @@ from loopwarden.catalog import Catalog
 from loopwarden.static.index import ProgramIndex, Value
 from loopwarden.static.reach import CallGraph
 from loopwarden.static.summary import ModuleSummary, OffloadSite
-from loopwarden.teeth.mutate import SiteSpec, calling_convention, check
+from loopwarden.teeth.mutate import LOCK, SiteSpec, calling_convention, check
 
 _MAX_SINKS = 3
 _NO_IMPORT = frozenset({"antigravity", "this", "idlelib", "tkinter", "turtle", "turtledemo", "__main__"})
@@ -38,6 +38,13 @@ class Site:
     own_keywords: bool
     blocking: tuple[str, ...] | None  # catalogue symbols reachable from the callable; None: unknown
     problem: str | None = None  # why no mutant can be built
+    holds: tuple[str, ...] = ()  # a lock site: the ids of the offloads its block holds
+    related: tuple[str, ...] = ()  # a lock site: real paths of the modules of those offloads
+
+    @property
+    def is_lock(self) -> bool:
+        """An ``async with <lock>:`` holding offloads (``callable`` is the lock expression)."""
+        return self.style == LOCK
 
     @property
     def id(self) -> str:
@@ -47,7 +54,9 @@ class Site:
     def key(self) -> str:
         """``<path>::<function>::<wrapper>``: the scanner's key format, with the wrapper in
         the symbol slot. Two offloads through the same wrapper in one function share a key;
-        ``id`` tells them apart."""
+        ``id`` tells them apart. A lock site: ``<path>::<function>::async with <lock>``."""
+        if self.is_lock:
+            return f"{self.path}::{self.function}::{self.wrapper} {self.callable}"
         return f"{self.path}::{self.function}::{self.wrapper}"
 
     @property
@@ -65,7 +74,8 @@ def wrapper_arg(wrapper: str, catalog: Catalog) -> int | None:
 
 
 def collect_sites(modules: list[ModuleSummary], catalog: Catalog) -> list[Site]:
-    """Every offload site outside test code, with what the scanner says it reaches."""
+    """Every offload site outside test code, with what the scanner says it reaches, and every
+    ``async with <lock>:`` outside test code that holds one of them (lock sites)."""
     index = ProgramIndex(modules, catalog)
     graph = CallGraph(index)
     sites: list[Site] = []
@@ -73,16 +83,54 @@ def collect_sites(modules: list[ModuleSummary], catalog: Catalog) -> list[Site]:
         if module.is_test or not module.offloads:
             continue
         real = os.path.realpath(module.path)
-        try:
-            with open(real, "rb") as fh:
-                source = fh.read()
-            tree = ast.parse(source, filename=module.path)
-        except (OSError, SyntaxError, ValueError):
-            tree, source = None, b""
-        lines = source.decode("utf-8", "replace").splitlines()
+        tree, lines = _parse(real, module.path)
         for offload in module.offloads:
             sites.append(_site(module, offload, real, lines, tree, index, graph, catalog))
+    sites.extend(_lock_sites(index, graph))
     sites.sort(key=lambda s: s.sort_key)
+    return sites
+
+
+def _parse(real: str, path: str) -> tuple[ast.Module | None, list[str]]:
+    try:
+        with open(real, "rb") as fh:
+            source = fh.read()
+        return ast.parse(source, filename=path), source.decode("utf-8", "replace").splitlines()
+    except (OSError, SyntaxError, ValueError):
+        return None, []
+
+
+def _lock_sites(index: ProgramIndex, graph: CallGraph) -> list[Site]:
+    """The lock blocks the hazards rules recognise (``asyncio.Lock``, ``anyio.Lock``, a
+    semaphore of one...), module-level, on ``self``, or held by an async caller up the chain."""
+    from loopwarden.hazards.rules import Hazards
+
+    sites: list[Site] = []
+    for block in Hazards(index, graph).lock_blocks():
+        module = index.function_module[block.function]
+        if module.is_test:
+            continue
+        real = os.path.realpath(module.path)
+        site = Site(
+            path=module.path,
+            real=real,
+            function=block.local_name,
+            wrapper="async with",
+            line=block.line,
+            col=block.col,
+            end_line=block.end_line,
+            end_col=block.end_col,
+            callable=block.text if len(block.text) <= 60 else block.text[:57] + "...",
+            callable_arg=0,
+            style=LOCK,
+            own_keywords=False,
+            blocking=None,
+            holds=tuple(f"{path}:{line}:{col}" for path, line, col in block.offloads),
+            related=tuple(sorted({os.path.realpath(path) for path, _, _ in block.offloads} - {real})),
+        )
+        tree, _ = _parse(real, module.path)
+        problem = check(tree, site.spec(0)) if tree is not None else "the module does not parse"
+        sites.append(site if problem is None else Site(**{**site.__dict__, "problem": problem}))
     return sites
 
 
