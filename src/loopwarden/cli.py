@@ -41,6 +41,7 @@ COMMANDS: dict[str, str] = {
     "fix": "loopwarden.fix.command",
     "anchor": "loopwarden.fix.anchor",
     "agent-skill": "loopwarden.fix.skill",
+    "guard": "loopwarden.guard.command",
     "config": "loopwarden.config_command",
 }
 

@@ -53,7 +53,7 @@ def test_file_io_anchor_red_before_fix_green_after(tmp_path, monkeypatch):
     text = _anchor_red_then_green(root, monkeypatch, "app/store.py::names::pathlib.Path.iterdir", "app/store.py::names::pathlib.Path.iterdir", "tests/test_listing.py")
     assert "@pytest.mark.loopwarden" in text
     assert "from app.api import listing" in text  # the entry point, not the helper
-    assert "listing(tmp_path / \"root\")" in text
+    assert "listing(tmp_path)" in text  # a folder parameter gets tmp_path itself, which exists
     assert "asyncio.run(drive())" in text  # no async plugin configured: a plain asyncio.run
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 EXTERNAL = {"NETWORK", "DNS", "SUBPROCESS", "SDK"}  # mocked, with a stand-in that still blocks
+_FOLDER = re.compile(r"(^|_)(root|dir|directory|folder|dest)($|_)")
 _PATHY = re.compile(r"(^|_)(path|file|filename|root|dest|dir|directory|folder|src|target)($|_)")
 
 
@@ -151,7 +152,8 @@ def _value(arg: ast.arg, todos: list[str]) -> str:
     annotation = ast.unparse(arg.annotation) if arg.annotation is not None else ""
     name = arg.arg
     if "Path" in annotation or _PATHY.search(name.lower()):
-        value = f'tmp_path / "{name}"'
+        # a folder the code reads or writes: tmp_path itself (it exists); a file: a path in it
+        value = "tmp_path" if _FOLDER.search(name.lower()) else f'tmp_path / "{name}"'
         return value if "Path" in annotation else f"str({value})"
     if annotation in ("str", ""):
         todos.append(f"a real value for {name}")

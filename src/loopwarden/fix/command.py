@@ -6,7 +6,17 @@ import argparse
 import difflib
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from loopwarden.catalog import Catalog
+    from loopwarden.config import Config
+    from loopwarden.fix.codemod import Outcome
+    from loopwarden.fix.sites import FixSite, Skip
+    from loopwarden.static.findings import Finding
+    from loopwarden.static.scan import ScanResult
 
 EXIT_CLEAN, EXIT_LEFT, EXIT_ERROR = 0, 1, 2
 MAX_PASSES = 3  # a fix can expose the next call site of the same finding (a helper called twice)
@@ -34,11 +44,11 @@ class UsageError(Exception):
     pass
 
 
-def scan_project(paths: list[str], config_path: str | None, min_priority: str | None = None):
-    """(ScanResult, lazy symbols) for the paths, with the project's configuration."""
+def load_project(paths: list[str], config_path: str | None) -> tuple[Config, Catalog]:
+    """The configuration governing the paths (``--config``, else the nearest pyproject.toml) and
+    its catalogue."""
     from loopwarden.catalog import CatalogError, load_catalog
     from loopwarden.config import ConfigError, find_pyproject, load_config
-    from loopwarden.static.scan import scan
 
     try:
         pyproject = Path(config_path) if config_path else find_pyproject(Path(paths[0]) if os.path.exists(paths[0]) else Path.cwd())
@@ -46,7 +56,13 @@ def scan_project(paths: list[str], config_path: str | None, min_priority: str | 
         catalog = load_catalog(config.catalog, str(pyproject) if pyproject else "pyproject.toml")
     except (ConfigError, CatalogError) as exc:
         raise UsageError(str(exc)) from None
-    result = scan(
+    return config, catalog
+
+
+def scan_with(paths: list[str], config: Config, catalog: Catalog, min_priority: str | None = None, cwd: str | None = None) -> ScanResult:
+    from loopwarden.static.scan import scan
+
+    return scan(
         paths,
         catalog,
         excludes=config.exclude,
@@ -54,9 +70,18 @@ def scan_project(paths: list[str], config_path: str | None, min_priority: str | 
         max_file_size=config.max_file_size,
         jobs=os.cpu_count() or 1,
         min_priority=min_priority or "LOW",
+        cwd=cwd,
     )
-    lazy = frozenset(symbol for symbol, sink in catalog.sinks.items() if sink.lazy)
-    return result, lazy
+
+
+def lazy_symbols(catalog: Catalog) -> frozenset[str]:
+    return frozenset(symbol for symbol, sink in catalog.sinks.items() if sink.lazy)
+
+
+def scan_project(paths: list[str], config_path: str | None, min_priority: str | None = None) -> tuple[ScanResult, frozenset[str]]:
+    """(ScanResult, lazy symbols) for the paths, with the project's configuration."""
+    config, catalog = load_project(paths, config_path)
+    return scan_with(paths, config, catalog, min_priority), lazy_symbols(catalog)
 
 
 def _priority(value: str | None) -> str | None:
@@ -76,9 +101,74 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
 
 
-def _run(args: argparse.Namespace) -> int:
+@dataclass
+class FixRun:
+    """What ``fix_findings`` did: each outcome with the keys it serves (every outcome of the first
+    pass, the applied ones of later passes), the entry points left alone, the files' bytes before
+    and after, the keys it meant to fix, and the last scan (after the fixes, when written)."""
+
+    reported: list[tuple[Outcome, list[str]]]
+    skips: list[Skip]
+    originals: dict[str, bytes]
+    current: dict[str, bytes]
+    wanted: set[str]
+    result: ScanResult
+    selected: list[Finding]
+
+
+def fix_findings(
+    paths: list[str],
+    config_path: str | None,
+    result: ScanResult,
+    selected: list[Finding],
+    lazy: frozenset[str],
+    *,
+    unsafe: bool,
+    write: bool,
+    min_priority: str | None = None,
+) -> FixRun:
+    """Fix the ``selected`` findings of ``result``: plan, edit (written atomically when ``write``),
+    and, when written, re-scan and fix again what a fix exposed (at most MAX_PASSES passes)."""
     from loopwarden.fix.codemod import apply
-    from loopwarden.fix.sites import DISPLAY, NOT_FIXED_SCOPES, UNSAFE, plan
+    from loopwarden.fix.sites import plan
+
+    wanted = {f.key for f in selected}
+    originals: dict[str, bytes] = {}
+    current: dict[str, bytes] = {}
+    reported: list[tuple[Outcome, list[str]]] = []
+    skips: list[Skip] = []
+    for number in range(MAX_PASSES if write else 1):
+        sites, new_skips = plan(selected, lazy)
+        if number == 0:
+            skips = new_skips
+            wanted = {key for keys in sites.values() for key in keys}  # keys with a site to fix
+        by_file: dict[str, list[FixSite]] = {}
+        for site in sorted(sites, key=lambda s: (s.path, s.line, s.column or 0, s.kind)):
+            by_file.setdefault(site.path, []).append(site)
+        changed = False
+        for path, file_sites in by_file.items():
+            try:
+                source = current.get(path) or Path(path).read_bytes()
+                new, outcomes = apply(source, file_sites, unsafe=unsafe)
+            except Exception as exc:  # a file libcst cannot parse, or cannot read: one line, the rest goes on
+                print(f"loopwarden: cannot fix {path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
+                continue
+            originals.setdefault(path, source)
+            reported.extend((o, sites[o.site]) for o in outcomes if number == 0 or o.applied)
+            if new != source:
+                current[path] = new
+                changed = True
+                if write:
+                    _write_atomically(Path(path), new)
+        if not write or not changed:
+            break
+        result, lazy = scan_project(paths, config_path, min_priority)
+        selected = [f for f in result.findings if f.key in wanted]
+    return FixRun(reported, skips, originals, current, wanted, result, selected)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from loopwarden.fix.sites import DISPLAY, NOT_FIXED_SCOPES, UNSAFE
 
     paths = args.paths or ["."]
     min_priority = _priority(args.min_priority)
@@ -89,39 +179,9 @@ def _run(args: argparse.Namespace) -> int:
     missing = [key for key in args.key if key not in {f.key for f in result.findings}]
     for key in missing:
         print(f"loopwarden: no finding with key {key}", file=sys.stderr)
-    wanted = {f.key for f in selected}
-    originals: dict[str, bytes] = {}
-    current: dict[str, bytes] = {}
-    reported: list = []  # (outcome, keys): every outcome of the first pass, the fixes of later ones
-    skips = []
-    for number in range(1 if args.diff else MAX_PASSES):
-        sites, new_skips = plan(selected, lazy)
-        if number == 0:
-            skips = new_skips
-            targeted = {key for keys in sites.values() for key in keys}  # keys with a site to fix
-            wanted = targeted
-        by_file: dict[str, list] = {}
-        for site in sorted(sites, key=lambda s: (s.path, s.line, s.column or 0, s.kind)):
-            by_file.setdefault(site.path, []).append(site)
-        changed = False
-        for path, file_sites in by_file.items():
-            try:
-                source = current.get(path) or Path(path).read_bytes()
-                new, outcomes = apply(source, file_sites, unsafe=args.unsafe_fixes)
-            except Exception as exc:  # a file libcst cannot parse, or cannot read: one line, the rest goes on
-                print(f"loopwarden: cannot fix {path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", file=sys.stderr)
-                continue
-            originals.setdefault(path, source)
-            reported.extend((o, sites[o.site]) for o in outcomes if number == 0 or o.applied)
-            if new != source:
-                current[path] = new
-                changed = True
-                if not args.diff:
-                    _write_atomically(Path(path), new)
-        if args.diff or not changed:
-            break
-        result, lazy = scan_project(paths, args.config, min_priority)
-        selected = [f for f in result.findings if f.key in wanted]
+    done = fix_findings(paths, args.config, result, selected, lazy, unsafe=args.unsafe_fixes, write=not args.diff, min_priority=min_priority)
+    reported, skips, originals, current, wanted = done.reported, done.skips, done.originals, done.current, done.wanted
+    result, selected = done.result, done.selected
     out = sys.stdout
     applied = unsafe_left = hints = 0
     for outcome, keys in reported:
