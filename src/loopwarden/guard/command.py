@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from loopwarden.guard.model import FIX, FIX_ANCHOR, GUARD, NO_ACTION, Candidate, Evidence
 
@@ -194,7 +194,7 @@ class Guard:
                 continue
             points = finding.entry_points
             first = points[0] if points else None
-            site = f"{first.offload_path}:{first.offload_line}" if first else f"{finding.path}:{finding.line}"
+            where = f"{first.offload_path}:{first.offload_line}" if first else f"{finding.path}:{finding.line}"
             entry = first.label if first else finding.function
             if finding.category in HAZARDS:
                 disposition, reason = FIX, f"{finding.category}: {finding.reason}"
@@ -204,8 +204,8 @@ class Guard:
             else:
                 disposition, reason = FIX_ANCHOR, f"{finding.exposure}: on the loop from {entry}"
                 targets[finding.key] = find_target(result.findings, finding.key)
-            candidates[finding.key] = Candidate(finding.key, disposition, reason, finding.path, finding.line, finding.symbol, entry, site)
-        self.sites = {}
+            candidates[finding.key] = Candidate(finding.key, disposition, reason, finding.path, finding.line, finding.symbol, entry, where)
+        self.sites: dict[str, Site] = {}
         for site in self._changed_sites(result, catalog, diff.merge_base):  # type: ignore[attr-defined]
             key = f"{site.key}({site.callable})"  # the offload by what it offloads: stable when lines move
             self.sites[key] = site
@@ -325,7 +325,7 @@ class Guard:
                 evidence[c.key].rescan = "still reported" if c.key in still else "gone"
 
     # -- 5. teeth --------------------------------------------------------------------------
-    def _teeth(self, candidates: list[Candidate], evidence: dict[str, Evidence], anchors: list[_Anchor], after: ScanResult, edited: dict[str, bytes]) -> dict | None:
+    def _teeth(self, candidates: list[Candidate], evidence: dict[str, Evidence], anchors: list[_Anchor], after: ScanResult, edited: dict[str, bytes]) -> dict[str, Any] | None:
         from loopwarden.teeth import report
         from loopwarden.teeth.runner import RunOptions, Teeth, TeethStop
         from loopwarden.teeth.sites import collect_sites
@@ -379,7 +379,7 @@ class Guard:
         return None
 
     # -- 6. summary ------------------------------------------------------------------------
-    def _finish(self, candidates: list[Candidate], evidence: dict[str, Evidence], anchors: list[_Anchor], teeth: dict | None) -> int:
+    def _finish(self, candidates: list[Candidate], evidence: dict[str, Evidence], anchors: list[_Anchor], teeth: dict[str, Any] | None) -> int:
         from loopwarden.guard.summary import document, markdown
 
         doc = document(self.args, self.diff, candidates, evidence, anchors, teeth, self.notes, self.edits)
