@@ -114,6 +114,25 @@ def test_coroutine_functions_count_overlapping_awaits(module) -> None:
     assert (probe.calls, probe.max) == (5, 5)
 
 
+def test_hold_sleeps_in_worker_threads_but_not_on_the_loop(module, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the loop's own thread nothing could overlap during the hold, and the runtime gate
+    would report the probe's sleep instead of the function's own blocking call."""
+    import loopwarden.testing
+
+    slept: list[str] = []
+    monkeypatch.setattr(loopwarden.testing.time, "sleep", lambda seconds: slept.append(threading.current_thread().name))
+
+    async def main() -> list[int]:
+        on_loop = module.work(1)  # a reverted offload: the function runs on the loop
+        in_worker = await asyncio.to_thread(module.work, 2)
+        return [on_loop, in_worker]
+
+    with max_concurrency("app_under_test.work", hold=5) as probe:
+        assert asyncio.run(main()) == [2, 4]
+    assert probe.calls == 2
+    assert len(slept) == 1 and slept[0] != threading.main_thread().name
+
+
 def test_restored_after_an_exception(module) -> None:
     original = module.work
     with pytest.raises(RuntimeError), max_concurrency("app_under_test.work"):
