@@ -13,7 +13,10 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from loopwarden.catalog import Catalog
 
 PRIORITY_NAMES = ("HIGH", "MEDIUM", "LOW")
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
@@ -117,7 +120,7 @@ class ConfigResolver:
         return sorted(unique, key=lambda c: (c.source is None, str(c.source)))
 
 
-def merged_catalog(configs: list[Config]):
+def merged_catalog(configs: list[Config]) -> Catalog:
     """The built-in catalogue extended by each configuration's catalogue table, in path
     order (the program is analysed as one, so catalogue entries apply to all files)."""
     from loopwarden.catalog import load_catalog

@@ -8,7 +8,7 @@ import os
 import sys
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "config",
         help="show the configuration that governs a path, and where each value came from",
@@ -67,6 +67,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shown(path) -> str:
+def _shown(path: str | os.PathLike[str]) -> str:
     rel = os.path.relpath(path)
     return str(path) if rel.startswith("..") else rel

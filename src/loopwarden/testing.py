@@ -22,9 +22,10 @@ import importlib
 import inspect
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["Concurrency", "max_concurrency"]
 
@@ -71,11 +72,11 @@ def _resolve(target: str) -> tuple[object, str]:
     raise ValueError(f"max_concurrency: no module of {target!r} can be imported")
 
 
-def _wrap(function, probe: Concurrency, hold: float):
+def _wrap(function: Callable[..., Any], probe: Concurrency, hold: float) -> Callable[..., Any]:
     if inspect.iscoroutinefunction(function):
 
         @functools.wraps(function)
-        async def counted_async(*args, **kwargs):
+        async def counted_async(*args: Any, **kwargs: Any) -> Any:
             probe._enter()
             try:
                 if hold:
@@ -89,7 +90,7 @@ def _wrap(function, probe: Concurrency, hold: float):
         return counted_async
 
     @functools.wraps(function)
-    def counted(*args, **kwargs):
+    def counted(*args: Any, **kwargs: Any) -> Any:
         probe._enter()
         try:
             if hold and not _on_event_loop():
@@ -115,7 +116,7 @@ def _on_event_loop() -> bool:
 
 
 @contextmanager
-def max_concurrency(target, name: str | None = None, *, hold: float = 0.0) -> Iterator[Concurrency]:
+def max_concurrency(target: object, name: str | None = None, *, hold: float = 0.0) -> Iterator[Concurrency]:
     """Count overlapping executions of ``target`` during the block.
 
     ``target`` is a dotted path (``"pkg.mod.fn"``, ``"pkg.mod.Class.method"``), or an object

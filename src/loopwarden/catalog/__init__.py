@@ -46,7 +46,7 @@ class ArgumentRule:
     keyword: str | None
     equals: object
 
-    def matches(self, constants: tuple) -> bool:
+    def matches(self, constants: tuple[tuple[int | str, object], ...]) -> bool:
         for key, value in constants:
             if key != self.position and key != self.keyword:
                 continue
@@ -126,7 +126,7 @@ class Catalog:
                 return Sink(symbol, pattern.category, operation, pattern.cost)
         return None
 
-    def returns_at_once(self, symbol: str, constants: tuple) -> bool:
+    def returns_at_once(self, symbol: str, constants: tuple[tuple[int | str, object], ...]) -> bool:
         """Does this call, with these constant arguments ((position or keyword, value), ...),
         return without waiting (``Thread.join(timeout=0)``)?"""
         return bool(constants) and any(rule.matches(constants) for rule in self.nonblocking.get(symbol, ()))

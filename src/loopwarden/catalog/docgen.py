@@ -15,6 +15,7 @@ import sys
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from loopwarden.catalog import Catalog, Sink, _builtin_table, default_catalog
 from loopwarden.catalog.categories import CATEGORIES, CHEAP, FREE, HAZARDS, HEAVY, Category
@@ -134,7 +135,7 @@ def _symbol_lines(sinks: list[Sink], category: Category) -> list[str]:
     return lines
 
 
-def _pattern_lines(patterns: list[dict], category: str) -> list[str]:
+def _pattern_lines(patterns: list[dict[str, Any]], category: str) -> list[str]:
     lines = []
     for pattern in patterns:
         if pattern.get("category") != category:
@@ -150,7 +151,7 @@ def _pattern_lines(patterns: list[dict], category: str) -> list[str]:
     return lines
 
 
-def _raw_patterns() -> list[dict]:
+def _raw_patterns() -> list[dict[str, Any]]:
     """The built-in [[pattern]] tables as written (the loader keeps only compiled regexes)."""
     return list(_builtin_table().get("pattern", []))
 
@@ -188,7 +189,7 @@ def _hazard_section(category: Category) -> list[str]:
     ]
 
 
-def _category_section(catalog: Catalog, raw_patterns: list[dict], category: Category) -> list[str]:
+def _category_section(catalog: Catalog, raw_patterns: list[dict[str, Any]], category: Category) -> list[str]:
     if category.name in HAZARDS:
         return _hazard_section(category)
     sinks = [s for s in catalog.sinks.values() if s.category == category.name]
@@ -264,7 +265,7 @@ def _table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
     return lines
 
 
-def render(catalog: Catalog | None = None, raw_patterns: list[dict] | None = None) -> str:
+def render(catalog: Catalog | None = None, raw_patterns: list[dict[str, Any]] | None = None) -> str:
     """The Markdown reference for ``catalog`` (default: the built-in one)."""
     catalog = catalog or default_catalog()
     raw_patterns = _raw_patterns() if raw_patterns is None else raw_patterns

@@ -13,10 +13,11 @@ import os
 import re
 import tokenize
 import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from loopwarden.static.index import ProgramIndex
-from loopwarden.static.summary import ModuleSummary
+from loopwarden.static.summary import ModuleSummary, Ref
 
 READ, WRITE = "read", "write"
 
@@ -216,14 +217,12 @@ class ModuleFacts:
         if not tree.body or not isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)):
             return None
         node = tree.body[0]
-        for sub in ast.walk(node):
-            if getattr(sub, "lineno", None) is not None:
-                sub.lineno += line - 1
-                if getattr(sub, "end_lineno", None) is not None:
-                    sub.end_lineno += line - 1
-                sub.col_offset += col  # every line of the block lost ``col`` characters
-                if getattr(sub, "end_col_offset", None) is not None:
-                    sub.end_col_offset += col
+        shifts = (("lineno", line - 1), ("end_lineno", line - 1), ("col_offset", col), ("end_col_offset", col))
+        for sub in ast.walk(node):  # every line of the block lost ``col`` characters
+            for attr, shift in shifts:
+                value = getattr(sub, attr, None)
+                if value is not None:
+                    setattr(sub, attr, value + shift)
         return node
 
     def call_at(self, function: ast.AST | None, line: int, col: int) -> ast.Call | None:
@@ -393,7 +392,7 @@ class _Collector:
         self._visit(body, guarded=False)
         return self.found
 
-    def _own_nodes(self, body):
+    def _own_nodes(self, body: list[ast.AST]) -> Iterator[ast.AST]:
         stack = list(body)
         while stack:
             node = stack.pop()
@@ -402,7 +401,7 @@ class _Collector:
                 if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
                     stack.append(child)
 
-    def _visit(self, nodes, guarded: bool) -> None:
+    def _visit(self, nodes: Iterable[ast.AST], guarded: bool) -> None:
         for node in nodes:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
                 continue
@@ -461,7 +460,7 @@ class _Collector:
         name = self.module.canonical(dotted(func))
         if name in _OPENS or (isinstance(func, ast.Attribute) and func.attr == "open" and name not in _OPENS and self._is_pathlike(func.value)):
             is_method = not (name in _OPENS)
-            target = func.value if is_method else (node.args[0] if node.args else None)  # type: ignore[union-attr]
+            target = func.value if isinstance(func, ast.Attribute) and is_method else (node.args[0] if node.args else None)
             mode_index = 0 if is_method else 1
             mode = _constant(node.args[mode_index]) if len(node.args) > mode_index else None
             for keyword in node.keywords:
@@ -536,7 +535,7 @@ class _Collector:
         return f"{self.qualname}:{ast.unparse(expr)}"
 
 
-def _constant(node: ast.expr):
+def _constant(node: ast.expr) -> object:
     return node.value if isinstance(node, ast.Constant) else None
 
 
@@ -547,7 +546,7 @@ def _bound_names(node: ast.AST) -> list[str]:
     return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)]
 
 
-def ref_of(expr: ast.expr, module: str, class_qualname: str | None):
+def ref_of(expr: ast.expr, module: str, class_qualname: str | None) -> Ref:
     """The summary ref of a name or attribute chain, to resolve it with the index."""
     if isinstance(expr, ast.Name):
         if expr.id == "self" and class_qualname:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import ast
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
-from loopwarden.hazards.facts import READ, WRITE, Access, Facts, dotted, ref_of
+from loopwarden.hazards.facts import READ, WRITE, Access, Facts, ModuleFacts, dotted, ref_of
 from loopwarden.static.entries import CLI_SCOPE, STARTUP_SCOPE, TEST_SCOPE, EntryPoints
 from loopwarden.static.findings import LOW, MEDIUM, ChainStep, EntryPoint, Finding
-from loopwarden.static.index import ProgramIndex
+from loopwarden.static.index import ProgramIndex, Value
 from loopwarden.static.reach import CallGraph
 from loopwarden.static.summary import CALL, OFFLOAD, CallSite, ModuleSummary, OffloadSite
 
@@ -149,7 +150,7 @@ class Hazards:
     def _reached(self, start: list[str]) -> dict[str, tuple[str | None, int]]:
         """Function -> (caller, line of the call) on the shortest chain from the callable."""
         parents: dict[str, tuple[str | None, int]] = {}
-        queue = deque()
+        queue: deque[str] = deque()
         for function in start:
             if function not in parents:
                 parents[function] = (None, 0)
@@ -187,11 +188,11 @@ class Hazards:
         parents = self._reached(start)
         where: tuple[str | None, CallSite] | None = (None, lambda_sites[0]) if hit else None
         if hit is None:
-            for function in sorted(parents, key=lambda f: (_depth(parents, f), f)):
-                for call_site in self.index.functions[function].calls:
+            for candidate in sorted(parents, key=lambda f: (_depth(parents, f), f)):
+                for call_site in self.index.functions[candidate].calls:
                     hit = self._context_get(call_site)
                     if hit:
-                        where = (function, call_site)
+                        where = (candidate, call_site)
                         break
                 if hit:
                     break
@@ -247,8 +248,8 @@ class Hazards:
         if lambda_sites or site.callable_ref is None:
             first, col, _, _ = site.callable_span
             found += [(None, a) for a in self.facts.lambda_accesses(offload.module, site.function, first, col)]
-        for function in parents:
-            found += [(function, a) for a in self.facts.accesses(function)]
+        for reached in parents:
+            found += [(reached, a) for a in self.facts.accesses(reached)]
         by_resource: dict[str, dict[str, list[tuple[str | None, Access]]]] = {}
         for function, access in found:
             by_resource.setdefault(access.resource, {}).setdefault(access.kind, []).append((function, access))
@@ -419,7 +420,7 @@ class Hazards:
             found += self._locks_above(caller, at, depth + 1, seen | {function})
         return found
 
-    def _is_async_lock(self, expr: ast.expr, function: str, class_qualname: str | None, module) -> bool:
+    def _is_async_lock(self, expr: ast.expr, function: str, class_qualname: str | None, module: ModuleFacts) -> bool:
         ref = ref_of(expr, module.summary.module, class_qualname)
         value = self.index.resolve(ref) if ref is not None else None
         kind = value[1] if value is not None and value[0] == "extinst" else None
@@ -431,7 +432,7 @@ class Hazards:
             return "lock" in ast.unparse(expr).lower()
         return False
 
-    def _semaphore_of_one(self, expr: ast.expr, class_qualname: str | None, module) -> bool:
+    def _semaphore_of_one(self, expr: ast.expr, class_qualname: str | None, module: ModuleFacts) -> bool:
         value = None
         if isinstance(expr, ast.Name):
             found = self.facts.value_of(self.facts.module_variable(f"{module.summary.module}.{expr.id}"))
@@ -449,8 +450,9 @@ class Hazards:
         return isinstance(args[0], ast.Constant) and args[0].value == 1
 
 
-def _name_of(ref, facts: Facts) -> str:
-    """``app.ctx.user`` for ``ctx.user`` (a module imported under a name) or ``user``."""
+def _name_of(ref: tuple[Any, ...], facts: Facts) -> str:
+    """``app.ctx.user`` for ``ctx.user`` (a module imported under a name) or ``user``
+    (``ref``: a ``name`` or ``attr`` ref)."""
     if ref[0] == "name":
         return facts.module_variable(ref[1])
     base = ref[1]
@@ -461,7 +463,7 @@ def _name_of(ref, facts: Facts) -> str:
     return f"{inner}.{ref[2]}"
 
 
-def _functions_of(index: ProgramIndex, value) -> list[str]:
+def _functions_of(index: ProgramIndex, value: Value) -> list[str]:
     if value is None:
         return []
     kind = value[0]
@@ -511,7 +513,7 @@ def _short_where(where: str) -> str:
 
 
 def _suppressed(module: ModuleSummary, finding: Finding) -> bool:
-    categories = module.suppressions.get(finding.line, False)
-    if categories is False:
+    if finding.line not in module.suppressions:
         return False
+    categories = module.suppressions[finding.line]
     return categories is None or finding.category in categories

@@ -4,6 +4,11 @@
 from __future__ import annotations
 
 import concurrent.futures
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn, ParamSpec, TypeVar
+
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class ForcedMutantReached(BaseException):
@@ -20,20 +25,20 @@ class TeethRuntime:
     def hit(self, site: int) -> None:
         self.hits.setdefault(site, set()).add(self.current or "<no test>")
 
-    def forced(self, site: int):  # noqa: ANN201 - never returns
+    def forced(self, site: int) -> NoReturn:
         self.forced_hits.append(self.current or "<no test>")
         raise ForcedMutantReached(f"loopwarden teeth: forced mutant of site {site} reached")
 
     @staticmethod
-    def inline_coroutine(thunk):  # noqa: ANN001, ANN205
-        async def inline():  # noqa: ANN202
+    def inline_coroutine(thunk: Callable[[], T]) -> Coroutine[Any, Any, T]:
+        async def inline() -> T:
             return thunk()
 
         return inline()
 
     @staticmethod
-    def inline_async(fn):  # noqa: ANN001, ANN205
-        async def inline(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def inline_async(fn: Callable[P, T]) -> Callable[P, Coroutine[Any, Any, T]]:
+        async def inline(*args: P.args, **kwargs: P.kwargs) -> T:
             return fn(*args, **kwargs)
 
         return inline
@@ -44,8 +49,8 @@ class TeethRuntime:
         return _Unlocked()
 
     @staticmethod
-    def done_future(thunk):  # noqa: ANN001, ANN205
-        future: concurrent.futures.Future = concurrent.futures.Future()
+    def done_future(thunk: Callable[[], T]) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
         try:
             future.set_result(thunk())
         except Exception as exc:

@@ -15,6 +15,7 @@ import os
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from loopwarden.teeth._rt import TeethRuntime
 from loopwarden.teeth.hook import MutantFinder, install
@@ -24,20 +25,23 @@ from loopwarden.teeth.mutate import RUNTIME_NAME, SiteNotFound, SiteSpec, rewrit
 # the forced-mutant check must then stop the run.
 DISABLE_HOOK_ENV = "LOOPWARDEN_TEETH_DISABLE_HOOK"
 
+if TYPE_CHECKING:
+    import pytest
+
 
 class _Plugin:
     def __init__(self, runtime: TeethRuntime, select: list[str] | None) -> None:
         self.runtime = runtime
         self.select = None if select is None else set(select)
-        self.failures: list[dict] = []
+        self.failures: list[dict[str, str]] = []
         self.durations: dict[str, float] = {}
         self.collected = 0
         self.rootdir: str | None = None
 
-    def pytest_configure(self, config) -> None:  # noqa: ANN001
+    def pytest_configure(self, config: pytest.Config) -> None:
         self.rootdir = str(config.rootpath)
 
-    def pytest_collection_modifyitems(self, session, config, items) -> None:  # noqa: ANN001
+    def pytest_collection_modifyitems(self, session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
         if self.select is not None:
             keep = [i for i in items if i.nodeid in self.select]
             dropped = [i for i in items if i.nodeid not in self.select]
@@ -46,13 +50,13 @@ class _Plugin:
             items[:] = keep
         self.collected = len(items)
 
-    def pytest_runtest_logstart(self, nodeid, location) -> None:  # noqa: ANN001
+    def pytest_runtest_logstart(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         self.runtime.current = nodeid
 
-    def pytest_runtest_logfinish(self, nodeid, location) -> None:  # noqa: ANN001
+    def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         self.runtime.current = None
 
-    def pytest_runtest_logreport(self, report) -> None:  # noqa: ANN001
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + float(getattr(report, "duration", 0.0))
         if report.failed:
             crash = getattr(getattr(report, "longrepr", None), "reprcrash", None)
@@ -65,7 +69,7 @@ class _Plugin:
                 }
             )
 
-    def pytest_collectreport(self, report) -> None:  # noqa: ANN001
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
             self.failures.append({"test": report.nodeid, "phase": "collect", "message": "", "text": (report.longreprtext or "")[-4000:]})
 

@@ -13,7 +13,12 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from loopwarden.teeth.sites import Site
 
 
 def _shard(value: str) -> tuple[int, int]:
@@ -46,7 +51,7 @@ def _seconds(value: str) -> float:
     return seconds
 
 
-def add_parser(subparsers) -> None:  # noqa: ANN001
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "teeth",
         help="check that a gated test goes red when each offload is reverted",
@@ -88,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
     from loopwarden.teeth.runner import RunOptions, Teeth, TeethStop
 
     started = time.perf_counter()
-    log = (lambda message: None) if args.quiet else (lambda message: print(f"teeth: {message}", file=sys.stderr, flush=True))
+    log: Callable[[str], None] = (
+        (lambda message: None) if args.quiet else (lambda message: print(f"teeth: {message}", file=sys.stderr, flush=True))
+    )
     found = _find_sites(args)
     if isinstance(found, int):
         return found
@@ -116,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     return 0 if report.passes(document) else 1
 
 
-def _find_sites(args: argparse.Namespace):  # noqa: ANN202
+def _find_sites(args: argparse.Namespace) -> tuple[list[Site], str] | int:
     from loopwarden.catalog import CatalogError, load_catalog
     from loopwarden.config import ConfigError, find_pyproject, load_config
     from loopwarden.static.discover import PatternError
@@ -126,7 +133,7 @@ def _find_sites(args: argparse.Namespace):  # noqa: ANN202
     paths = args.paths or ["."]
     try:
         pyproject = Path(args.config) if args.config else find_pyproject(Path(paths[0]) if os.path.exists(paths[0]) else Path.cwd())
-        if args.config and not pyproject.is_file():
+        if args.config and (pyproject is None or not pyproject.is_file()):
             raise ConfigError(f"{args.config}: no such file")
         config = load_config(pyproject)
         catalog = load_catalog(config.catalog, str(pyproject) if pyproject else "pyproject.toml")
@@ -152,9 +159,10 @@ def _find_sites(args: argparse.Namespace):  # noqa: ANN202
             print(f"loopwarden: error: no offload or lock site at {', '.join(f'{p}:{n}' for p, n in args.site)}", file=sys.stderr)
             return 2
     if args.diff:
-        sites = _in_diff(args.diff, sites)
-        if sites is None:
+        changed = _in_diff(args.diff, sites)
+        if changed is None:
             return 2
+        sites = changed
     if args.shard:
         index, count = args.shard
         sites = [s for s in sites if int(hashlib.sha256(s.id.encode()).hexdigest(), 16) % count == index - 1]
@@ -167,7 +175,7 @@ def _same_file(given: str, path: str) -> bool:
     return os.path.realpath(given) == os.path.realpath(path)
 
 
-def _in_diff(base: str, sites: list) -> list | None:
+def _in_diff(base: str, sites: list[Site]) -> list[Site] | None:
     """The sites with a line changed since ``base`` (the work tree and untracked files
     included), by the diff mode's git layer (loopwarden.workflow.git)."""
     from loopwarden.workflow import git

@@ -16,7 +16,12 @@ import importlib.abc
 import importlib.machinery
 import os
 import sys
-from collections.abc import Callable
+import types
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 Rewrite = Callable[[ast.Module, str], ast.Module]
 
@@ -26,13 +31,13 @@ class MutantLoader(importlib.machinery.SourceFileLoader):
         super().__init__(fullname, path)
         self._rewrite = rewrite
 
-    def get_code(self, fullname: str):  # noqa: ANN201 - a code object
+    def get_code(self, fullname: str) -> types.CodeType:
         source = self.get_data(self.path)
         tree = ast.parse(source, filename=self.path)
         tree = self._rewrite(tree, os.path.realpath(self.path))
         return compile(tree, self.path, "exec", dont_inherit=True)
 
-    def set_data(self, path: str, data: bytes, *, _mode: int = 0o666) -> None:
+    def set_data(self, path: str, data: Buffer, *, _mode: int = 0o666) -> None:
         """Never write bytecode: a cached mutant would be loaded by the next normal import."""
 
 
@@ -40,7 +45,7 @@ class MutantFinder(importlib.abc.MetaPathFinder):
     def __init__(self, targets: set[str], rewrite: Rewrite) -> None:
         self.targets = {os.path.realpath(t) for t in targets}
         # Cheap first filter: the last component of a module name that may be a target.
-        self._names = set()
+        self._names: set[str] = set()
         for target in self.targets:
             stem = os.path.splitext(os.path.basename(target))[0]
             self._names.add(os.path.basename(os.path.dirname(target)) if stem == "__init__" else stem)
@@ -48,7 +53,9 @@ class MutantFinder(importlib.abc.MetaPathFinder):
         self._busy = False
         self.loaded: list[str] = []
 
-    def find_spec(self, fullname, path=None, target=None):  # noqa: ANN001, ANN201 - importlib protocol
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: types.ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if self._busy or fullname.rpartition(".")[2] not in self._names:
             return None
         self._busy = True

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import Any
 
 # How a wrapper hands its arguments on. One table, keyed by the wrapper's canonical name.
 #   "factory": the wrapper returns a function that is called later (sync_to_async(f)(a)).
@@ -45,6 +46,7 @@ OWN_KEYWORDS = frozenset(
 )
 
 LOCK = "lock"  # the style of a lock site
+_Position = tuple[int, int, int | None, int | None]  # line, col, end_line, end_col (as ast gives them)
 RUNTIME_NAME = "__loopwarden_teeth__"  # set in builtins by the child process
 
 
@@ -61,11 +63,11 @@ class SiteSpec:
     style: str  # "awaitable" | "factory" | "future" | "lock" (an ``async with`` lock expression)
     own_keywords: bool
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return self.__dict__.copy()
 
     @classmethod
-    def from_json(cls, data: dict) -> SiteSpec:
+    def from_json(cls, data: dict[str, Any]) -> SiteSpec:
         return cls(**data)
 
 
@@ -86,7 +88,9 @@ def _runtime(attr: str, node: ast.AST) -> ast.expr:
 
 
 def _is_partial(node: ast.expr) -> bool:
-    func = node.func if isinstance(node, ast.Call) else None
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
     name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
     return name == "partial" and bool(node.args) and not isinstance(node.args[0], ast.Starred)
 
@@ -116,8 +120,8 @@ class _Rewriter(ast.NodeTransformer):
     """Replaces, for each wanted site, the expression that holds it."""
 
     def __init__(self, sites: list[SiteSpec], mode: str) -> None:
-        self.by_pos = {(s.line, s.col, s.end_line, s.end_col): s for s in sites if s.style != LOCK}
-        self.locks = {(s.line, s.col, s.end_line, s.end_col): s for s in sites if s.style == LOCK}
+        self.by_pos: dict[_Position, SiteSpec] = {(s.line, s.col, s.end_line, s.end_col): s for s in sites if s.style != LOCK}
+        self.locks: dict[_Position, SiteSpec] = {(s.line, s.col, s.end_line, s.end_col): s for s in sites if s.style == LOCK}
         self.mode = mode  # "mutant" | "trace" | "forced"
         self.done: set[int] = set()
 
@@ -153,9 +157,9 @@ class _Rewriter(ast.NodeTransformer):
         if self.mode == "mutant":
             inner = node.value
             site = self._site(inner)
-            if site is not None and site.style == "awaitable":
+            if site is not None and site.style == "awaitable" and isinstance(inner, ast.Call):
                 return self._mutate(site, inner, awaited=True)
-            if site is None and isinstance(inner, ast.Call):
+            if site is None and isinstance(inner, ast.Call) and isinstance(inner.func, ast.Call):
                 site = self._site(inner.func)
                 if site is not None and site.style == "factory":
                     return self._mutate_factory_call(site, inner.func, inner, awaited=True)
@@ -164,7 +168,7 @@ class _Rewriter(ast.NodeTransformer):
     def visit_Call(self, node: ast.Call) -> ast.AST:
         if self.mode == "mutant":
             site = self._site(node.func)
-            if site is not None and site.style == "factory":
+            if site is not None and site.style == "factory" and isinstance(node.func, ast.Call):
                 return self._mutate_factory_call(site, node.func, node, awaited=False)
         site = self._site(node)
         if site is None:

@@ -4,9 +4,10 @@ merge of JSON parts from ``--shard`` runs."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from loopwarden import __version__
-from loopwarden.teeth.runner import KILLED, NOT_COVERED, OUTCOMES, SURVIVED
+from loopwarden.teeth.runner import KILLED, NOT_COVERED, OUTCOMES, SURVIVED, SiteResult
 
 SCHEMA = 1
 
@@ -17,7 +18,7 @@ def score(counts: dict[str, int]) -> float | None:
     return None if total == 0 else round(100.0 * counts.get(KILLED, 0) / total, 1)
 
 
-def site_record(result) -> dict:  # noqa: ANN001 - SiteResult
+def site_record(result: SiteResult) -> dict[str, Any]:
     site = result.site
     return {
         "id": site.id,
@@ -42,7 +43,7 @@ def site_record(result) -> dict:  # noqa: ANN001 - SiteResult
     }
 
 
-def build_document(records: list[dict], min_score: float, shard: str | None, seconds: float | None) -> dict:
+def build_document(records: list[dict[str, Any]], min_score: float, shard: str | None, seconds: float | None) -> dict[str, Any]:
     records = sorted(records, key=lambda r: (r["path"], r["line"], r["col"]))
     counts = {o: 0 for o in OUTCOMES}
     for record in records:
@@ -61,16 +62,16 @@ def build_document(records: list[dict], min_score: float, shard: str | None, sec
     }
 
 
-def passes(document: dict) -> bool:
+def passes(document: dict[str, Any]) -> bool:
     value = document["score"]
     return value is None or value >= document["min_score"]
 
 
-def render_json(document: dict) -> str:
+def render_json(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def render_text(document: dict) -> str:
+def render_text(document: dict[str, Any]) -> str:
     rows = [("site", "callable", "tests", "outcome", "killed by / detail")]
     for record in document["sites"]:
         rows.append(
@@ -101,7 +102,7 @@ def render_text(document: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _detail(record: dict) -> str:
+def _detail(record: dict[str, Any]) -> str:
     killed = record.get("killed_by")
     if record["outcome"] == KILLED and killed:
         where = killed.get("location") or {}
@@ -116,9 +117,9 @@ def _detail(record: dict) -> str:
     return record.get("detail") or ""
 
 
-def merge(documents: list[dict], min_score: float | None) -> dict:
+def merge(documents: list[dict[str, Any]], min_score: float | None) -> dict[str, Any]:
     """One document from the parts of a sharded run (each site once)."""
-    by_id: dict[str, dict] = {}
+    by_id: dict[str, dict[str, Any]] = {}
     seconds = 0.0
     for document in documents:
         if document.get("kind") != "teeth" or document.get("schema") != SCHEMA:

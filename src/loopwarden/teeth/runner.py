@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from loopwarden import __version__
 from loopwarden.teeth.sites import Site, file_digest
@@ -35,7 +36,7 @@ class SiteResult:
     site: Site
     outcome: str
     tests: tuple[str, ...] = ()  # the tests the mutant ran against (the selection)
-    killed_by: dict | None = None  # {"test", "key", "symbol", "location"}
+    killed_by: dict[str, Any] | None = None  # {"test", "key", "symbol", "location"}
     detail: str | None = None
     cached: bool = False
     seconds: float = 0.0
@@ -76,7 +77,7 @@ class _Children:
         self._targets = targets
         self._live: set[int] = set()
         self._lock = threading.Lock()
-        self._server: subprocess.Popen | None = None
+        self._server: subprocess.Popen[bytes] | None = None
         self._started: dict[int, int] = {}
         self._exits: dict[int, int] = {}
         self._cond = threading.Condition(self._lock)
@@ -92,6 +93,7 @@ class _Children:
             [self._python, "-m", "loopwarden.teeth.child", "--server", json.dumps(self._targets)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True,
         )
+        assert server.stdout is not None and server.stdin is not None  # both are pipes
         first = server.stdout.readline()
         if b"ready" not in first:
             server.kill()
@@ -104,7 +106,7 @@ class _Children:
         return True
 
     def _read(self) -> None:
-        assert self._server is not None
+        assert self._server is not None and self._server.stdout is not None
         for line in self._server.stdout:
             message = json.loads(line)
             with self._cond:
@@ -126,6 +128,7 @@ class _Children:
             self._next += 1
             request = self._next
             message = {"id": request, "plan": cmd[3], "args": cmd[4:], "log": log}
+            assert self._server is not None and self._server.stdin is not None
             self._server.stdin.write((json.dumps(message) + "\n").encode())
             self._server.stdin.flush()
             self._cond.wait_for(lambda: request in self._started or self._server_gone)
@@ -173,7 +176,8 @@ class _Children:
                 _killpg(pid)
             if self._server is not None:
                 try:
-                    self._server.stdin.close()
+                    if self._server.stdin is not None:
+                        self._server.stdin.close()
                 except OSError:
                     pass
                 try:
@@ -201,14 +205,14 @@ class Teeth:
         self.rootdir: str | None = None
 
     # -- child processes ---------------------------------------------------------------------
-    def _child(self, mode: str, sites: list[tuple[int, Site]], select: list[str] | None, extra: list[str], timeout: float | None) -> dict:
+    def _child(self, mode: str, sites: list[tuple[int, Site]], select: list[str] | None, extra: list[str], timeout: float | None) -> dict[str, Any]:
         with self._lock:
             self._counter += 1
             n = self._counter
         plan_path = os.path.join(self._tmp, f"plan-{n}.json")
         out = os.path.join(self._tmp, f"out-{n}.json")
         report = os.path.join(self._tmp, f"gate-{n}.json")
-        targets: dict[str, list[dict]] = {}
+        targets: dict[str, list[dict[str, Any]]] = {}
         for number, site in sites:
             targets.setdefault(site.real, []).append(site.spec(number).to_json())
         plan = {"mode": mode, "targets": targets, "out": out, "select": select}
@@ -219,7 +223,7 @@ class Teeth:
         started = time.perf_counter()
         log = os.path.join(self._tmp, f"log-{n}.txt")
         code, output = self._children.run(cmd, timeout, log)
-        result: dict = {"exit": code, "output": output, "wall": time.perf_counter() - started, "timed_out": code is None}
+        result: dict[str, Any] = {"exit": code, "output": output, "wall": time.perf_counter() - started, "timed_out": code is None}
         if os.path.exists(out):
             with open(out, encoding="utf-8") as fh:
                 result.update(json.load(fh))
@@ -306,7 +310,7 @@ class Teeth:
                 results.extend(pool.map(lambda item: self._mutant(item, coverage[item[0]], timeout), to_run))
         return results
 
-    def _check_baseline(self, base: dict) -> None:
+    def _check_baseline(self, base: dict[str, Any]) -> None:
         if base.get("crashed"):
             raise TeethStop(f"the baseline test run crashed (exit {base['exit']}):\n{_tail(base['output'])}")
         code = base["exit"]
@@ -404,7 +408,7 @@ class Teeth:
         os.replace(tmp, path)
 
 
-def classify(site: Site, number: int, result: dict, tests: list[str]) -> SiteResult:
+def classify(site: Site, number: int, result: dict[str, Any], tests: list[str]) -> SiteResult:
     ran = tuple(tests)
     if result.get("timed_out"):
         return SiteResult(site, TIMEOUT, ran, detail="the mutant's tests did not finish in time")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from loopwarden.catalog import Catalog
 from loopwarden.static.index import ProgramIndex, Value
 from loopwarden.static.reach import CallGraph
-from loopwarden.static.summary import ModuleSummary, OffloadSite
+from loopwarden.static.summary import FunctionSummary, ModuleSummary, OffloadSite, Ref
 from loopwarden.teeth.mutate import LOCK, SiteSpec, calling_convention, check
 
 _MAX_SINKS = 3
@@ -134,7 +134,16 @@ def _lock_sites(index: ProgramIndex, graph: CallGraph) -> list[Site]:
     return sites
 
 
-def _site(module, offload: OffloadSite, real, lines, tree, index, graph, catalog) -> Site:  # noqa: ANN001
+def _site(
+    module: ModuleSummary,
+    offload: OffloadSite,
+    real: str,
+    lines: list[str],
+    tree: ast.Module | None,
+    index: ProgramIndex,
+    graph: CallGraph,
+    catalog: Catalog,
+) -> Site:
     fn = index.functions.get(offload.function)
     function = fn.local_name if fn is not None and not fn.is_module_body else "<module>"
     arg = wrapper_arg(offload.wrapper, catalog)
@@ -177,7 +186,9 @@ def _text(lines: list[str], span: tuple[int, int, int, int]) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _reachable_sinks(offload: OffloadSite, fn, index: ProgramIndex, graph: CallGraph, catalog: Catalog) -> tuple[str, ...] | None:  # noqa: ANN001
+def _reachable_sinks(
+    offload: OffloadSite, fn: FunctionSummary | None, index: ProgramIndex, graph: CallGraph, catalog: Catalog
+) -> tuple[str, ...] | None:
     """Catalogue symbols the scanner finds reachable from the offloaded callable (the first
     few, sorted); ``()`` when none; ``None`` when the scanner cannot see what the callable
     runs. It sees through sync project code (its call graph) and the standard library (the
@@ -185,6 +196,7 @@ def _reachable_sinks(offload: OffloadSite, fn, index: ProgramIndex, graph: CallG
     an ``async def`` handed to a thread (a sign of a wrong resolution) are unknown."""
     sinks: set[str] = set()
     starts: list[str] = []
+    refs: list[Ref]
     if offload.callable_ref is not None:
         refs = [offload.callable_ref]
     elif fn is not None:  # a lambda: its calls were recorded in the enclosing function, marked offloaded

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "catalog",
         help="list the blocking calls detected, the offload wrappers and hooks recognised",
