@@ -4,6 +4,15 @@
 (``safe_result``), so that no format has to handle undecodable file names itself; SARIF
 percent-encodes the raw bytes for its URIs and shows them with ``source.safe_path``."""
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from loopwarden.static.scan import ScanResult
+
 FORMATS = ("text", "summary", "json", "sarif", "github", "gitlab")
 
 
@@ -11,23 +20,23 @@ FORMATS = ("text", "summary", "json", "sarif", "github", "gitlab")
 _SHOWN_FIELDS = ("findings", "skipped", "suppression_notes", "unresolved", "ambiguous_imports")
 
 
-def safe_result(result):
+def safe_result(result: ScanResult) -> ScanResult:
     """The result with every string that reports show passed through ``source.safe_path``
     (undecodable file-name bytes as ``\\xNN``); the same object when nothing changes."""
     import dataclasses
 
     from loopwarden.report.source import safe_path
 
-    def safe(value):
+    def safe(value: object) -> object:
         if isinstance(value, str):
             return safe_path(value)
         if isinstance(value, (tuple, list)):
             items = [safe(v) for v in value]
             if all(a is b for a, b in zip(items, value)):  # noqa: B905
                 return value
-            return type(value)(items) if not hasattr(value, "_make") else value._make(items)
+            return type(value)(items) if not hasattr(value, "_make") else value._make(items)  # a NamedTuple
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            changes = {}
+            changes: dict[str, Any] = {}
             for f in dataclasses.fields(value):
                 if f.init:
                     new = safe(getattr(value, f.name))
@@ -36,7 +45,7 @@ def safe_result(result):
             return dataclasses.replace(value, **changes) if changes else value
         return value
 
-    changes = {}
+    changes: dict[str, Any] = {}
     for name in _SHOWN_FIELDS:
         if hasattr(result, name):
             new = safe(getattr(result, name))
@@ -45,7 +54,7 @@ def safe_result(result):
     return dataclasses.replace(result, **changes) if changes else result
 
 
-def render(result, fmt: str, *, color: bool = False) -> str:
+def render(result: ScanResult, fmt: str, *, color: bool = False) -> str:
     if fmt != "sarif":
         result = safe_result(result)
     if fmt == "json":
@@ -59,7 +68,8 @@ def render(result, fmt: str, *, color: bool = False) -> str:
     if fmt in ("github", "gitlab"):  # CI formats (docs/ci.md)
         from importlib import import_module
 
-        return getattr(import_module(f"loopwarden.report.{fmt}"), f"render_{fmt}")(result)
+        writer: Callable[[ScanResult], str] = getattr(import_module(f"loopwarden.report.{fmt}"), f"render_{fmt}")
+        return writer(result)
     if fmt == "summary":
         from loopwarden.report.summary import render_summary
 

@@ -3,8 +3,13 @@ diff (``::error file=...,line=...,title=...::message``)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from loopwarden.report.sarif import printable
 from loopwarden.report.text import chain_text, summary_line
+
+if TYPE_CHECKING:
+    from loopwarden.static.scan import ScanResult
 
 _LEVEL = {"HIGH": "error", "MEDIUM": "warning", "LOW": "notice"}
 
@@ -17,7 +22,7 @@ def _property(text: str) -> str:
     return _data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def render_github(result) -> str:
+def render_github(result: ScanResult) -> str:
     out = []
     for f in result.findings:
         props = ",".join(

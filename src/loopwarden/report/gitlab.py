@@ -7,9 +7,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from loopwarden.report.sarif import printable
 from loopwarden.report.text import chain_text
+
+if TYPE_CHECKING:
+    from loopwarden.static.scan import ScanResult
 
 _SEVERITY = {"HIGH": "critical", "MEDIUM": "major", "LOW": "minor"}
 
@@ -19,7 +23,7 @@ def fingerprint(key: str, copy: int) -> str:
     return hashlib.sha256(data.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def render_gitlab(result) -> str:
+def render_gitlab(result: ScanResult) -> str:
     copies: Counter[str] = Counter()
     issues = []
     for f in result.findings:

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from typing import TYPE_CHECKING, Any
 
 from loopwarden import __version__
 from loopwarden.static.findings import PRIORITIES, EntryPoint, Finding
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from loopwarden.static.findings import ChainStep
+    from loopwarden.static.scan import ScanResult
+
 SCHEMA_VERSION = 2
 
 
-def finding_dict(finding: Finding) -> dict:
+def finding_dict(finding: Finding) -> dict[str, Any]:
     return {
         "key": finding.key,
         "priority": finding.priority,
@@ -37,7 +44,7 @@ def finding_dict(finding: Finding) -> dict:
     }
 
 
-def chain_list(chain) -> list[dict]:
+def chain_list(chain: Iterable[ChainStep]) -> list[dict[str, Any]]:
     return [
         {
             "function": s.function,
@@ -50,7 +57,7 @@ def chain_list(chain) -> list[dict]:
     ]
 
 
-def entry_dict(point: EntryPoint) -> dict:
+def entry_dict(point: EntryPoint) -> dict[str, Any]:
     offload = (
         {"function": point.offload_function, "path": point.offload_path, "line": point.offload_line}
         if point.offload_line
@@ -77,7 +84,7 @@ def finding_code(finding: Finding) -> str:
     return source_line(finding.path, finding.line)
 
 
-def report_dict(result) -> dict:
+def report_dict(result: ScanResult) -> dict[str, Any]:
     by_priority = Counter(f.priority for f in result.findings)
     return {
         "tool": "loopwarden",
@@ -99,5 +106,5 @@ def report_dict(result) -> dict:
     }
 
 
-def render_json(result) -> str:
+def render_json(result: ScanResult) -> str:
     return json.dumps(report_dict(result), indent=2) + "\n"

@@ -12,11 +12,17 @@ import json
 import os
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from loopwarden import __version__
 from loopwarden.catalog.categories import CATEGORIES, CHEAP, FREE, HAZARDS
 from loopwarden.report.text import chain_text
+
+if TYPE_CHECKING:
+    from loopwarden.catalog.categories import Category
+    from loopwarden.static.findings import Finding
+    from loopwarden.static.scan import ScanResult
 
 _LEVEL = {"HIGH": "error", "MEDIUM": "warning", "LOW": "note"}
 _COST_LEVEL = {CHEAP: "warning", FREE: "note"}
@@ -35,7 +41,7 @@ def printable(text: str) -> str:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _artifact(path: str) -> dict:
+def _artifact(path: str) -> dict[str, Any]:
     """Report paths are relative to the current directory when under it (SRCROOT), else
     absolute; either way percent-encoded from the file name's bytes, so `#`, spaces,
     non-ASCII and non-UTF-8 names survive."""
@@ -44,17 +50,17 @@ def _artifact(path: str) -> dict:
     return {"uri": quote(os.fsencode(path)), "uriBaseId": "SRCROOT"}
 
 
-def _location(path: str, line: int, column: int | None = None, message: str | None = None) -> dict:
+def _location(path: str, line: int, column: int | None = None, message: str | None = None) -> dict[str, Any]:
     region = {"startLine": line}
     if column is not None:
         region["startColumn"] = column + 1
-    location: dict = {"physicalLocation": {"artifactLocation": _artifact(path), "region": region}}
+    location: dict[str, Any] = {"physicalLocation": {"artifactLocation": _artifact(path), "region": region}}
     if message:
         location["message"] = {"text": printable(message)}
     return location
 
 
-def _rule(name: str, category) -> dict:
+def _rule(name: str, category: Category) -> dict[str, Any]:
     from loopwarden.catalog import default_catalog
     from loopwarden.catalog.docgen import _category_section, _raw_patterns
 
@@ -71,7 +77,7 @@ def _rule(name: str, category) -> dict:
     }
 
 
-def _code_flow(finding) -> dict:
+def _code_flow(finding: Finding) -> dict[str, Any]:
     steps = []
     chain = finding.chain
     for i, step in enumerate(chain):
@@ -83,7 +89,7 @@ def _code_flow(finding) -> dict:
     return {"threadFlows": [{"locations": steps}]}
 
 
-def render_sarif(result) -> str:
+def render_sarif(result: ScanResult) -> str:
     documented = {**CATEGORIES, **HAZARDS}
     names = list(documented)
     rules = [_rule(name, category) for name, category in documented.items()]
@@ -92,7 +98,7 @@ def render_sarif(result) -> str:
     for f in result.findings:
         copies[f.key] += 1
         fingerprint = f.key if copies[f.key] == 1 else f"{f.key}#{copies[f.key]}"
-        entry = {
+        entry: dict[str, Any] = {
             "ruleId": f.category,
             "ruleIndex": names.index(f.category) if f.category in documented else -1,
             "level": _LEVEL[f.priority],

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from loopwarden.report.text import summary_line
 from loopwarden.static.findings import PRIORITIES
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-def _table(title: str, counts: Counter, order=None, limit: int | None = None) -> list[str]:
+    from loopwarden.static.scan import ScanResult
+
+
+def _table(title: str, counts: Counter[str], order: Sequence[str] | None = None, limit: int | None = None) -> list[str]:
     items = [(k, counts[k]) for k in order if counts.get(k)] if order else counts.most_common(limit)
     if not items:
         return []
@@ -16,7 +22,7 @@ def _table(title: str, counts: Counter, order=None, limit: int | None = None) ->
     return [title, *(f"  {str(k):<{width}}  {v:>5}" for k, v in items), ""]
 
 
-def render_summary(result) -> str:
+def render_summary(result: ScanResult) -> str:
     findings = result.findings
     out: list[str] = []
     out += _table("by priority", Counter(f.priority for f in findings), order=PRIORITIES)

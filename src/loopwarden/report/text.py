@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 from loopwarden.report.source import source_line
 from loopwarden.static.findings import PRIORITIES, Finding, short_symbol
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from loopwarden.static.findings import ChainStep
+    from loopwarden.static.scan import ScanResult
 
 _COLORS = {"HIGH": "\033[31m", "MEDIUM": "\033[33m", "LOW": "\033[36m"}
 _RESET = "\033[0m"
@@ -24,7 +31,7 @@ def chain_text(finding: Finding) -> str:
     return prefix + steps_text(finding.chain, finding.symbol)
 
 
-def steps_text(chain, symbol: str) -> str:
+def steps_text(chain: Iterable[ChainStep], symbol: str) -> str:
     steps = []
     for step in chain:
         module, _, local = _split(step.function, step.path)
@@ -101,7 +108,7 @@ def fits(text: str, encoding: str | None) -> bool:
     return True
 
 
-def summary_line(result) -> str:
+def summary_line(result: ScanResult) -> str:
     counts = Counter(f.priority for f in result.findings)
     files = len({f.path for f in result.findings})
     parts = ", ".join(f"{counts.get(p, 0)} {p.lower()}" for p in PRIORITIES)
@@ -116,7 +123,7 @@ def summary_line(result) -> str:
     )
 
 
-def unresolved_lines(result) -> list[str]:
+def unresolved_lines(result: ScanResult) -> list[str]:
     items = getattr(result, "unresolved", ())
     if not items:
         return ["no unresolved calls in loop code", ""]
@@ -126,7 +133,7 @@ def unresolved_lines(result) -> list[str]:
     return out
 
 
-def render_text(result, color: bool = False, show_unresolved: bool = False) -> str:
+def render_text(result: ScanResult, color: bool = False, show_unresolved: bool = False) -> str:
     out: list[str] = []
     for path, group in groupby(result.findings, key=lambda f: f.path):
         out.append(path)

@@ -79,7 +79,7 @@ def _stand_in_modules(paths: Iterable[str]) -> list[types.ModuleType]:
     for index, path in enumerate(paths):
         module = types.ModuleType(f"loopwarden_stand_in_{index}")
         if path.endswith(os.sep):
-            module.__path__ = [path]  # type: ignore[attr-defined]
+            module.__path__ = [path]
         else:
             module.__file__ = path
         stand_ins.append(module)
@@ -142,7 +142,7 @@ class _Patch:
         if original is None:
             return
         self.function.original_func = original
-        self._raw = _static_lookup(owner, name) if self._is_class else None
+        self._raw = _static_lookup(owner, name) if isinstance(owner, type) else None  # self._is_class
         if self._cached[0] is original:
             checker = self._cached[1]
         else:
@@ -158,7 +158,7 @@ class _Patch:
         if self._installed is None:
             return
         owner, name = self.function.module, self.function.func_name
-        current = _static_lookup(owner, name) if self._is_class else getattr(owner, name, None)
+        current = _static_lookup(owner, name) if isinstance(owner, type) else getattr(owner, name, None)  # self._is_class
         # Replaced during the test (a fixture's teardown put the real function back): what
         # is there now is right, restoring our stale original would be wrong.
         if current is self._installed:
@@ -369,7 +369,7 @@ class Gate:
                 origins[task] = origin
             return task
 
-        asyncio.BaseEventLoop.create_task = create_task  # type: ignore[method-assign]
+        asyncio.BaseEventLoop.create_task = create_task  # type: ignore[method-assign, assignment]
 
     def _project_frame(self, frame: types.FrameType | None) -> Location | None:
         while frame is not None:

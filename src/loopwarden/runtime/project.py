@@ -182,8 +182,8 @@ def _declared_locations(directory: Path, pyproject: dict[str, Any]) -> Iterator[
     for entry in _table(tool, "poetry", "packages") or []:
         if isinstance(entry, dict) and isinstance(entry.get("include"), str):
             base = directory / str(entry.get("from", "."))
-            for path in sorted(base.glob(entry["include"])):
-                yield from _existing(path)
+            for match in sorted(base.glob(entry["include"])):
+                yield from _existing(match)
     flit = _table(tool, "flit", "module", "name")
     if isinstance(flit, str):
         for base in (directory, directory / "src"):
@@ -223,7 +223,7 @@ def _installed_location(project_name: str | None) -> str | None:
 def _test_locations(rootdir: Path, test_files: Iterable[Path]) -> Iterable[str]:
     """Test directories and the conftest.py files above them; a test file at the rootdir on
     its own, because the rootdir as a prefix would also cover a virtualenv inside it."""
-    directories = set()
+    directories: set[Path] = set()
     for path in {Path(p) for p in test_files}:
         if path.parent == rootdir or _is_source_package(path.parent):
             yield str(path)  # only the file: its folder holds project code too

@@ -130,7 +130,8 @@ def resolve(entry: str, where: str) -> Target:
         module = _import(module_name, entry, where)
     else:
         module, qualname = _import_longest_prefix(entry, where)
-    owner, attribute = module, None
+    owner: Any = module
+    attribute: str | None = None
     parts = qualname.split(".") if qualname else []
     if not parts or not all(parts):
         raise ConfigError(f"{where}: {entry!r} names a module, not a function")
@@ -142,6 +143,7 @@ def resolve(entry: str, where: str) -> Target:
         owner, attribute, value = value, part, getattr(value, part)
     if not callable(value):
         raise ConfigError(f"{where}: {entry!r} is not callable")
+    assert attribute is not None  # ``parts`` is not empty
     return Target(owner, attribute, f"{module.__name__}.{qualname}", value)
 
 

@@ -7,7 +7,7 @@ Registered as a plugin object by ``loopwarden.runtime.plugin`` unless ``--no-loo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -207,7 +207,9 @@ class GateSession:
             self._gate.phase = phase
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         decision = item.stash.get(_DECISION_KEY, None)
         if decision is None or not (decision.gated or decision.opted_out):
@@ -253,9 +255,9 @@ class GateSession:
             report.sections.append(("loopwarden", str(failure)))  # a known failure stays xfail
         elif report.passed or (report.skipped and call.when == "call"):
             report.outcome = "failed"
-            report.longrepr = failure
+            report.longrepr = failure  # type: ignore[assignment]  # pytest takes any object with toterminal()
         elif report.failed and _caused_by_blocking(call.excinfo):
-            report.longrepr = failure
+            report.longrepr = failure  # type: ignore[assignment]
         else:
             report.sections.append(("loopwarden", str(failure)))
         self._pending_hits, self._pending_stalls = [], []

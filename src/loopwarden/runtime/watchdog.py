@@ -118,7 +118,7 @@ class Watchdog:
                 watchdog._unwatch(loop)
 
         self._original_run_forever = original
-        asyncio.BaseEventLoop.run_forever = run_forever  # type: ignore[method-assign]
+        asyncio.BaseEventLoop.run_forever = run_forever  # type: ignore[method-assign, assignment]
 
     def _watch(self, loop: asyncio.AbstractEventLoop) -> None:
         thread = threading.current_thread()
