@@ -24,6 +24,11 @@ import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from loopwarden.config import Config
+    from loopwarden.static.findings import Finding
 
 FORMAT_VERSION = 1
 
@@ -34,15 +39,16 @@ class BaselineError(Exception):
 
 @dataclass(frozen=True)
 class Applied:
-    reported: tuple  # findings not covered by the baseline
+    reported: tuple[Finding, ...]  # findings not covered by the baseline
     known: int  # findings the baseline covers (not reported)
     stale: tuple[tuple[str, int], ...]  # (key, count) entries that no longer occur
 
 
-def key_root(config, baseline_file: str) -> str:
+def key_root(config: Config | None, baseline_file: str) -> str:
     """The directory key paths are relative to: the project's, else the baseline file's."""
-    if getattr(config, "source", None) is not None:
-        return os.path.dirname(os.path.abspath(str(config.source)))
+    source = getattr(config, "source", None)
+    if source is not None:
+        return os.path.dirname(os.path.abspath(str(source)))
     return os.path.dirname(os.path.abspath(baseline_file))
 
 
@@ -55,11 +61,11 @@ def relative_path(path: str, base_dir: str, cwd: str) -> str:
         return full
 
 
-def finding_key(finding, base_dir: str, cwd: str) -> str:
+def finding_key(finding: Finding, base_dir: str, cwd: str) -> str:
     return f"{relative_path(finding.path, base_dir, cwd)}::{finding.function}::{finding.symbol}"
 
 
-def counts(findings: Iterable, base_dir: str, cwd: str) -> dict[str, int]:
+def counts(findings: Iterable[Finding], base_dir: str, cwd: str) -> dict[str, int]:
     return dict(sorted(Counter(finding_key(f, base_dir, cwd) for f in findings).items()))
 
 
@@ -100,8 +106,8 @@ def dumps(entries: dict[str, int]) -> str:
     return text
 
 
-def apply(findings: Sequence, entries: dict[str, int], base_dir: str, cwd: str) -> Applied:
-    groups: dict[str, list] = defaultdict(list)
+def apply(findings: Sequence[Finding], entries: dict[str, int], base_dir: str, cwd: str) -> Applied:
+    groups: dict[str, list[Finding]] = defaultdict(list)
     for finding in findings:
         groups[finding_key(finding, base_dir, cwd)].append(finding)
     reported = []

@@ -9,7 +9,7 @@ import sys
 DEFAULT_FILE = ".loopwarden-baseline.json"
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "baseline",
         help="record the current findings in a baseline file (scan --baseline reports only new ones)",

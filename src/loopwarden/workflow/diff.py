@@ -21,9 +21,14 @@ import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from loopwarden.workflow import git
 from loopwarden.workflow.git import Changes, GitError
+
+if TYPE_CHECKING:
+    from loopwarden.static.findings import Finding
+    from loopwarden.static.scan import ScanResult
 
 CHANGED = "changed"  # its line or a chain call line is part of the change
 NEW = "new"  # its key does not occur at the merge base (or occurs fewer times)
@@ -32,7 +37,7 @@ NEWLY_REACHED = "newly-reached"  # same key, reached from an entry point it was 
 
 @dataclass(frozen=True)
 class Reported:
-    finding: object  # loopwarden.static.findings.Finding
+    finding: Finding
     why: str
 
 
@@ -53,17 +58,17 @@ class DiffOutcome:
     notes: tuple[str, ...] = ()
 
 
-def _key(path: str, finding) -> str:
+def _key(path: str, finding: Finding) -> str:
     return f"{path}::{finding.function}::{finding.symbol}"
 
 
-def _entries(finding, rel: Callable[[str], str] = lambda p: p) -> frozenset[str] | None:
+def _entries(finding: Finding, rel: Callable[[str], str] = lambda p: p) -> frozenset[str] | None:
     """The functions the finding is reached from, when the finding model lists them, as
     ``path::name`` with the path mapped by ``rel`` (so a renamed file is the same entry)."""
     entry_points = getattr(finding, "entry_points", None)
     if not entry_points:
         return None
-    names = set()
+    names: set[str] = set()
     for entry in entry_points:
         name = getattr(entry, "function", None)
         if name is None:
@@ -75,8 +80,8 @@ def _entries(finding, rel: Callable[[str], str] = lambda p: p) -> frozenset[str]
 
 
 def compare(
-    head: Sequence,
-    base: Sequence,
+    head: Sequence[Finding],
+    base: Sequence[Finding],
     changes: Changes,
     head_rel: Callable[[str], str],
     base_rel: Callable[[str], str],
@@ -95,11 +100,11 @@ def compare(
             entries_known = False
         else:
             base_entries[key] |= entries
-    groups: dict[str, list] = defaultdict(list)
+    groups: dict[str, list[Finding]] = defaultdict(list)
     for finding in head:
         groups[_key(head_rel(finding.path), finding)].append(finding)
 
-    def touched(finding) -> bool:
+    def touched(finding: Finding) -> bool:
         if changes.changed(head_rel(finding.path), finding.line):
             return True
         chains = [finding.chain, *(getattr(e, "chain", ()) for e in getattr(finding, "entry_points", None) or ())]
@@ -130,7 +135,7 @@ def compare(
 
 # -- running it against a repository --------------------------------------------------------
 
-Rescan = Callable[[list[str], str, "str | None"], object]  # (paths, cwd, config dir) -> ScanResult
+Rescan = Callable[[list[str], str, "str | None"], "ScanResult"]  # (paths, cwd, config dir) -> ScanResult
 
 
 def _relative(path: str, cwd: str, root: str) -> str:
@@ -150,7 +155,7 @@ def _map_into(path: str, top: str, root: str) -> str:
 
 
 def run_diff(
-    result,
+    result: ScanResult,
     rescan: Rescan,
     base: str,
     *,
@@ -158,7 +163,7 @@ def run_diff(
     include_uncommitted: bool,
     cwd: str | None = None,
     config_dir: str | None = None,
-):
+) -> tuple[list[Finding], DiffOutcome]:
     """Compare the scan ``result`` of the working tree with a scan of the merge base.
     Returns (the findings to report, DiffOutcome)."""
     cwd = os.path.realpath(cwd or os.getcwd())
@@ -179,7 +184,7 @@ def run_diff(
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="loopwarden-diff-") as tmp:
 
-        def scan_commit(commit: str, name: str):
+        def scan_commit(commit: str, name: str) -> tuple[ScanResult, str, str]:
             root = os.path.join(tmp, name)
             os.makedirs(os.path.join(root, ".git"))  # so .gitignore files apply from the top, as in the repository
             git.extract(top, commit, root, prefixes)
@@ -222,7 +227,7 @@ def _make_rel(cwd: str, root: str) -> Callable[[str], str]:
     return lambda path: _relative(path, cwd, root)
 
 
-def _moved(finding, scan_cwd: str, scan_root: str, cwd: str, top: str):
+def _moved(finding: Finding, scan_cwd: str, scan_root: str, cwd: str, top: str) -> Finding:
     """A finding from a scan of an extracted tree, with paths as a scan of ``cwd`` shows them."""
 
     def fix(path: str) -> str:
@@ -239,7 +244,7 @@ def _moved(finding, scan_cwd: str, scan_root: str, cwd: str, top: str):
     return dataclasses.replace(finding, path=fix(finding.path), chain=chain)
 
 
-def outcome_dict(outcome: DiffOutcome) -> dict:
+def outcome_dict(outcome: DiffOutcome) -> dict[str, Any]:
     comparison = outcome.comparison
     return {
         "base": outcome.base,

@@ -39,7 +39,7 @@ class Changes:
         return change is not None and (change.whole or line in change.lines)
 
 
-def run_git(args: list[str], cwd: str, *, check: bool = True, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+def run_git(args: list[str], cwd: str, *, check: bool = True, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
         proc = subprocess.run(
             ["git", *args],

@@ -8,31 +8,41 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from loopwarden.workflow.baseline import BaselineError
 from loopwarden.workflow.git import GitError
+
+if TYPE_CHECKING:
+    import argparse
+
+    from loopwarden.config import Config
+    from loopwarden.static.findings import Finding
+    from loopwarden.static.scan import ScanResult
+    from loopwarden.workflow.diff import Rescan
 
 
 class WorkflowError(Exception):
     """A usage problem in changed-code mode or with a baseline: one line, exit 2."""
 
 
-def baseline_path(args, config) -> str | None:
+def baseline_path(args: argparse.Namespace, config: Config) -> str | None:
     """--baseline FILE, else the configuration's ``baseline`` (relative to its pyproject.toml);
     --no-baseline turns both off."""
     if getattr(args, "no_baseline", False):
         return None
-    if getattr(args, "baseline", None):
-        return args.baseline
+    given: str | None = getattr(args, "baseline", None)
+    if given:
+        return given
     configured = getattr(config, "baseline", None)
     if configured and config.source is not None:
         return os.path.join(os.path.dirname(str(config.source)), configured)
     return configured or None
 
 
-def narrow(result, args, config, rescan) -> tuple[object, Callable[..., str]]:
+def narrow(result: ScanResult, args: argparse.Namespace, config: Config, rescan: Rescan) -> tuple[ScanResult, Callable[..., str]]:
     """The findings to report and a ``render(result, fmt, color=)`` that adds the sections."""
-    sections: dict[str, dict] = {}
+    sections: dict[str, dict[str, Any]] = {}
     lines: list[str] = []
     findings = list(result.findings)
     try:
@@ -88,12 +98,12 @@ def narrow(result, args, config, rescan) -> tuple[object, Callable[..., str]]:
     return narrowed, _renderer(sections, lines)
 
 
-def _identity(finding) -> tuple:
+def _identity(finding: Finding) -> tuple[str, int, int, str]:
     return (finding.path, finding.line, finding.column, finding.symbol)
 
 
-def _renderer(sections: dict[str, dict], lines: list[str]) -> Callable[..., str]:
-    def render(result, fmt: str, *, color: bool = False) -> str:
+def _renderer(sections: dict[str, dict[str, Any]], lines: list[str]) -> Callable[..., str]:
+    def render(result: ScanResult, fmt: str, *, color: bool = False) -> str:
         from loopwarden.report import render as plain
 
         if fmt == "json":

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from loopwarden.catalog import Catalog
+    from loopwarden.config import Config
+    from loopwarden.static.scan import ScanResult
 
 
 class ProjectError(Exception):
     """Broken configuration or catalogue: one line, exit code 2."""
 
 
-def load(config_arg: str | None, paths: list[str]):
+def load(config_arg: str | None, paths: list[str]) -> tuple[Config, Catalog]:
     """(config, catalog) for ``paths`` from --config or the nearest pyproject.toml."""
     from loopwarden.catalog import CatalogError, load_catalog
     from loopwarden.config import ConfigError, find_pyproject, load_config
 
+    pyproject: Path | None
     try:
         if config_arg:
             pyproject = Path(config_arg)
@@ -29,7 +36,9 @@ def load(config_arg: str | None, paths: list[str]):
     return config, catalog
 
 
-def scan_paths(paths: list[str], config, catalog, *, excludes: list[str], no_gitignore: bool, jobs: int | None):
+def scan_paths(
+    paths: list[str], config: Config, catalog: Catalog, *, excludes: list[str], no_gitignore: bool, jobs: int | None
+) -> ScanResult:
     from loopwarden.static.discover import PatternError
     from loopwarden.static.scan import scan
 
