@@ -14,6 +14,15 @@ import importlib
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import types
+    from collections.abc import Callable, Iterable
+
+    from loopwarden.config import Config, ConfigResolver
+    from loopwarden.static.scan import ScanResult
+    from loopwarden.static.summary import Skipped
 
 from loopwarden import __version__
 
@@ -111,7 +120,7 @@ def _fill_missing_help(parser: argparse.ArgumentParser) -> None:
     """Every option shows some help: one a subcommand left bare says its choices and default."""
     for action in parser._actions:
         if action.help is None and not action.option_strings:
-            action.help = f"the {(action.metavar or action.dest).lower()} (see the command's description)"
+            action.help = f"the {str(action.metavar or action.dest).lower()} (see the command's description)"
         elif action.help is None:
             parts = [f"one of {', '.join(map(str, action.choices))}"] if action.choices else []
             if action.default not in (None, False, argparse.SUPPRESS):
@@ -161,20 +170,20 @@ class _Terminated(BaseException):
     written (like KeyboardInterrupt for SIGINT)."""
 
 
-def _terminate_on_sigterm():
+def _terminate_on_sigterm() -> Any:  # the previous handler (signal.signal's own return type)
     import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread():
         return None
 
-    def handler(signum, frame):
+    def handler(signum: int, frame: types.FrameType | None) -> None:
         raise _Terminated()
 
     return signal.signal(signal.SIGTERM, handler)
 
 
-def _restore_sigterm(previous) -> None:
+def _restore_sigterm(previous: Any) -> None:
     import signal
 
     if previous is not None:
@@ -225,7 +234,7 @@ def _scan(args: argparse.Namespace) -> int:
     except (ConfigError, CatalogError) as exc:
         raise _UsageError(str(exc)) from None
 
-    def run(scan_paths: list[str], cwd: str | None = None, config_dir: str | None = None):
+    def run(scan_paths: list[str], cwd: str | None = None, config_dir: str | None = None) -> ScanResult:
         resolver, catalog = configs, None
         if cwd is not None:  # a rescan of another checkout (--diff): this tree's configuration
             import dataclasses
@@ -260,7 +269,7 @@ def _scan(args: argparse.Namespace) -> int:
         raise _UsageError(str(exc)) from None
     shown = safe_result(result)  # undecodable file names escaped (report.source.safe_path)
 
-    def config_of(display: str):
+    def config_of(display: str) -> Config:
         return configs.for_path(os.path.join(cwd, display))
 
     _say_which_config_governs(result, configs, cwd, verbose=args.verbose)
@@ -306,7 +315,7 @@ def _scan(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failing or failing_skips else EXIT_CLEAN
 
 
-def _selectors(option: str, values: list[str] | None, check) -> list[str] | None:
+def _selectors(option: str, values: list[str] | None, check: Callable[[list[str]], list[str]]) -> list[str] | None:
     if values is None:
         return None
     try:
@@ -315,22 +324,22 @@ def _selectors(option: str, values: list[str] | None, check) -> list[str] | None
         raise _UsageError(f"{option}: {exc}") from None
 
 
-def _group_ambiguous(entries):
+def _group_ambiguous(entries: Iterable[tuple[str, str, tuple[str, ...]]]) -> list[tuple[str, list[str], tuple[str, ...]]]:
     grouped: dict[str, tuple[list[str], tuple[str, ...]]] = {}
     for importer, name, claimants in entries:
         grouped.setdefault(name, ([], claimants))[0].append(importer)
     return [(name, importers, claimants) for name, (importers, claimants) in sorted(grouped.items())]
 
 
-def _some(paths, limit: int = 3) -> str:
+def _some(paths: Iterable[str], limit: int = 3) -> str:
     paths = list(paths)
     shown = ", ".join(paths[:limit])
     return shown + (f" and {len(paths) - limit} more" if len(paths) > limit else "")
 
 
-def _say_which_config_governs(result, configs, cwd: str, verbose: bool) -> None:
+def _say_which_config_governs(result: ScanResult, configs: ConfigResolver, cwd: str, verbose: bool) -> None:
     """One line per configuration: always when several govern the scan, else with --verbose."""
-    governed: dict[int, tuple[object, list[str]]] = {}
+    governed: dict[int, tuple[Config, list[str]]] = {}
     for module in result.modules:
         config = configs.for_path(os.path.join(cwd, module.path))
         governed.setdefault(id(config), (config, []))[1].append(module.path)
@@ -363,14 +372,14 @@ def _write_whole(report: str) -> None:
             signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _is_internal(skipped) -> bool:
+def _is_internal(skipped: Skipped) -> bool:
     """A bug in loopwarden, not an input that cannot be scanned: --skipped-ok never hides it."""
     from loopwarden.static.summary import INTERNAL_ERROR
 
     return bool(skipped.reason.startswith(INTERNAL_ERROR))
 
 
-def _note_internal_errors(skipped: list) -> None:
+def _note_internal_errors(skipped: list[Skipped]) -> None:
     from loopwarden.static.summary import INTERNAL_ERROR
 
     count = sum(1 for s in skipped if s.reason.startswith(INTERNAL_ERROR))
