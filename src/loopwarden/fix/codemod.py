@@ -8,12 +8,13 @@ output changes nothing: an offloaded call is no longer a finding, and a twin is 
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, ParentNodeProvider, PositionProvider
 
-from loopwarden.fix.sites import DIRECT, DISPLAY, HINT, LAZY, OFFLOAD, SAFE, SLEEP, TWIN, UNSAFE, FixSite
+from loopwarden.fix.sites import CONTEXT, DIRECT, DISPLAY, HINT, LAZY, LOCK, OFFLOAD, SAFE, SLEEP, TWIN, UNSAFE, FixSite
 
 ASYNCIO, ANYIO, TRIO = "asyncio", "anyio", "trio"
 _CONSUMERS = {"list", "sorted", "tuple", "set", "frozenset"}  # consume an iterator completely
@@ -74,13 +75,16 @@ class _Locate(cst.CSTVisitor):
 
     METADATA_DEPENDENCIES = (PositionProvider, ParentNodeProvider)
 
-    def __init__(self, sites: list[FixSite]) -> None:
+    def __init__(self, sites: list[FixSite], unsafe: bool = False, loop: str = ASYNCIO) -> None:
         self.sites = sites
+        self.unsafe = unsafe
+        self.loop = loop
         self.scopes: list[tuple[str, bool]] = []  # (name, is async def); lambdas are ("<lambda>", False)
         self.targets: dict[cst.Call, _Target] = {}
         self.found: set[FixSite] = set()
         self.hints: dict[FixSite, str] = {}
         self.classes: dict[str, cst.ClassDef] = {}
+        self.held: dict[str, str] = {}  # offloaded callable -> the lock an ``async with`` holds around it
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.scopes.append((node.name.value, False))
@@ -111,10 +115,11 @@ class _Locate(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         start = self.get_metadata(PositionProvider, node).start
         parent = self.get_metadata(ParentNodeProvider, node)
+        self._hazard(node, start.line, start.column, parent)
         if isinstance(parent, cst.Await):
             return
         for site in self.sites:
-            if site.kind in (TWIN, HINT) or site.line != start.line or _name_of(node) != site.callee:
+            if site.kind in (TWIN, HINT, CONTEXT, LOCK) or site.line != start.line or _name_of(node) != site.callee:
                 continue
             if site.column is not None and site.column != start.column:
                 continue
@@ -129,9 +134,40 @@ class _Locate(cst.CSTVisitor):
             self.found.add(site)
             self.targets[node] = self._target(site, node, parent)
 
+    def visit_With(self, node: cst.With) -> None:
+        """``async with LOCK:`` around an offload: that callable already has its lock (reused)."""
+        if node.asynchronous is None or len(node.items) != 1 or not isinstance(node.items[0].item, (cst.Name, cst.Attribute)):
+            return
+        lock = cst.Module([]).code_for_node(node.items[0].item)
+        held = self.held
+
+        class _Offloads(cst.CSTVisitor):
+            def visit_Call(self, call: cst.Call) -> None:
+                at = _callable_index(call)
+                if at is not None and len(call.args) > at:
+                    held.setdefault(_callable_name(call), lock)
+
+        node.body.visit(_Offloads())
+
+    def _hazard(self, node: cst.Call, line: int, column: int, parent: cst.CSTNode) -> None:
+        """The offload a hazard finding is about (CONTEXT_LOSS, LOST_UPDATE), at its exact position."""
+        for site in self.sites:
+            if site.kind not in (CONTEXT, LOCK) or (site.line, site.column) != (line, column) or not self._in(site.function):
+                continue
+            at = _callable_index(node)
+            if at is None or len(node.args) <= at or any(a.star or a.keyword for a in node.args[: at + 1]):
+                self.hints[site] = f"the offload at line {line} is not a call loopwarden can edit: {site.hint}"
+            elif site.kind == LOCK and not isinstance(parent, cst.Await):
+                self.hints[site] = f"the offload is not awaited where it is made: hold a lock around its await by hand ({site.hint})"
+            else:
+                self.found.add(site)
+                self.targets[node] = _Target(site, "context" if site.kind == CONTEXT else "lock", SAFE if site.kind == CONTEXT else UNSAFE)
+
     def _target(self, site: FixSite, node: cst.Call, parent: cst.CSTNode) -> _Target:
         if site.kind == SLEEP:
             return _Target(site, "sleep", SAFE)
+        if site.kind == DIRECT and site.symbol == "subprocess.run" and self.unsafe and self.loop == ASYNCIO and _exec_form(node):
+            return _Target(site, "exec", UNSAFE)  # the loop's own subprocess support, not a thread
         if site.kind != LAZY:
             return _Target(site, "call", SAFE)
         if isinstance(parent, cst.Arg):
@@ -156,12 +192,16 @@ class _Edit(cst.CSTTransformer):
         self.done: dict[FixSite, tuple[str, bool, str]] = {}
         self.module: cst.Module | None = None
         self.scopes: list[str] = []
+        self.held: dict[str, str] = {}
+        self.groups: dict[cst.IndentedBlock, list[_Group]] = {}
 
     # -- offloads ------------------------------------------------------------------------
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.BaseExpression:
         target = self.targets.get(original_node)
-        if target is None:
+        if target is None or target.form == "lock":
             return updated_node
+        if target.form == "context":
+            return self._in_context(target, updated_node)
         if target.safety == UNSAFE and not self.unsafe:
             self.done[target.site] = (UNSAFE, False, self._code(self._replacement(target, original_node)))
             return updated_node
@@ -186,6 +226,9 @@ class _Edit(cst.CSTTransformer):
             return cst.Await(call.with_changes(func=sleep))
         if target.form == "consume":
             return cst.Await(self._thread(cst.Name("list"), [cst.Arg(call)], call))
+        if target.form == "exec":
+            self.context.module_lines.setdefault(_RUN_SUBPROCESS, _RUN_SUBPROCESS_CODE)
+            return cst.Await(call.with_changes(func=cst.Name(_RUN_SUBPROCESS)))
         if target.form == "outer":
             inner = call.args[0].value
             return cst.Await(self._thread(call.func, [cst.Arg(inner)], call))
@@ -202,6 +245,63 @@ class _Edit(cst.CSTTransformer):
         if like is not None:
             call = call.with_changes(whitespace_before_args=like.whitespace_before_args)
         return call
+
+    # -- consecutive dependent blocking statements, one hop ------------------------------
+    def leave_IndentedBlock(self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock) -> cst.IndentedBlock:
+        groups = self.groups.get(original_node)
+        if not groups:
+            return updated_node
+        body = list(updated_node.body)
+        for group in sorted(groups, key=lambda g: -g.start):
+            moved = body[group.start : group.end]
+            inner: list[cst.BaseStatement] = [moved[0].with_changes(leading_lines=[]), *moved[1:]]
+            if group.returns:
+                inner.append(cst.parse_statement(f"return {', '.join(group.returns)}\n"))
+            nested = cst.FunctionDef(cst.Name(group.name), cst.Parameters(), cst.IndentedBlock(inner), leading_lines=moved[0].leading_lines)
+            self.context.add(self.loop)
+            runner = "asyncio.to_thread" if self.loop == ASYNCIO else f"{self.loop}.to_thread.run_sync"
+            hop = f"await {runner}({group.name})"
+            call = cst.parse_statement(f"{', '.join(group.returns)} = {hop}\n" if group.returns else f"{hop}\n")
+            body[group.start : group.end] = [nested, call]
+            lines = f"{group.sites[0].line}-{group.sites[-1].line}"
+            for site in group.sites:
+                self.done[site] = (UNSAFE, True, f"lines {lines} run in one hop: def {group.name}(): ...; {self._code(call).strip()}")
+        return updated_node.with_changes(body=body)
+
+    # -- hazards: a copy of the context, a lock around the await ----------------------------
+    def _in_context(self, target: _Target, call: cst.Call) -> cst.Call:
+        """``run_in_executor(None, f, a)`` -> ``run_in_executor(None, contextvars.copy_context().run, f, a)``."""
+        at = _callable_index(call) or 0
+        self.context.add("contextvars")
+        runner = cst.Arg(_expr("contextvars.copy_context().run"), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+        new = call.with_changes(args=[*call.args[:at], runner, *call.args[at:]])
+        self.done[target.site] = (SAFE, True, self._code(new))
+        return new
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.BaseStatement:
+        locks = [(node, t) for node, t in self.targets.items() if t.form == "lock" and _contains(original_node, node)]
+        if not locks:
+            return updated_node
+        node, target = locks[0]
+        name = self.held.get(_callable_name(node)) or _lock_name(node)  # the lock other calls already hold for it
+        new_lock = name not in self.held.values()
+        held = cst.With(
+            items=[cst.WithItem(cst.Name(name))],
+            body=cst.IndentedBlock([updated_node.with_changes(leading_lines=[])]),
+            asynchronous=cst.Asynchronous(),
+            leading_lines=updated_node.leading_lines,
+        )
+        text = f"async with {name}: {self._code(updated_node.with_changes(leading_lines=[])).strip()}"
+        if not self.unsafe:
+            self.done[target.site] = (UNSAFE, False, f"{text} (module level: {name} = {self.loop}.Lock())" if new_lock else text)
+            return updated_node
+        if new_lock:
+            self.context.add(self.loop)
+            self.context.module_lines.setdefault(name, f"{name} = {self.loop}.Lock()  # one read-modify-write at a time (added by loopwarden fix)\n")
+        self.done[target.site] = (UNSAFE, True, f"{text} (module level: {name} = {self.loop}.Lock())" if new_lock else f"{text} (the lock the module already holds around it)")
+        return held
 
     # -- async twins of sync hooks -------------------------------------------------------
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -282,6 +382,7 @@ class _Imports:
     def __init__(self) -> None:
         self.needed: list[str] = []
         self.unused: set[str] = set()
+        self.module_lines: dict[str, str] = {}  # name -> a module-level statement to add after the imports
 
     def add(self, module: str) -> None:
         if module not in self.needed:
@@ -307,6 +408,8 @@ class _Imports:
         missing = [name for name in self.needed if name not in present]
         if missing:
             body = _insert_imports(body, missing)
+        if self.module_lines:
+            body = _insert_after_imports(body, [code for name, code in self.module_lines.items() if name not in _assigned(body)])
         return module.with_changes(body=body)
 
     def _drop_unused(self, statement: cst.BaseStatement, used: set[str]) -> cst.BaseStatement | None:
@@ -329,6 +432,215 @@ class _Imports:
                 names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
                 return statement.with_changes(body=[small.with_changes(names=names)])
         return statement
+
+
+def _assigned(body: list[cst.BaseStatement]) -> set[str]:
+    names: set[str] = set()
+    for statement in body:
+        if isinstance(statement, cst.FunctionDef):
+            names.add(statement.name.value)
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign):
+                    names.update(t.target.value for t in small.targets if isinstance(t.target, cst.Name))
+    return names
+
+
+def _insert_after_imports(body: list[cst.BaseStatement], codes: list[str]) -> list[cst.BaseStatement]:
+    """Module-level statements after the file's leading docstring, imports and ``__future__``."""
+    at = 0
+    for index, statement in enumerate(body):
+        if not isinstance(statement, cst.SimpleStatementLine):
+            break
+        if _is_docstring(statement, index) or _is_import(statement):
+            at = index + 1
+    body = list(body)
+    for offset, code in enumerate(codes):
+        new = cst.parse_statement(code)
+        compound = not isinstance(new, cst.SimpleStatementLine)
+        if offset == 0 or compound:
+            new = new.with_changes(leading_lines=[cst.EmptyLine(indent=False)] * (2 if compound else 1))
+        body.insert(at + offset, new)
+        follow = at + offset + 1
+        if compound and follow < len(body):  # two blank lines after a def, as before one
+            blank = sum(1 for line in body[follow].leading_lines if line.comment is None)
+            if blank < 2:
+                body[follow] = body[follow].with_changes(leading_lines=[cst.EmptyLine(indent=False)] * (2 - blank) + list(body[follow].leading_lines))
+    return body
+
+
+def _callable_index(call: cst.Call) -> int | None:
+    """Where an offload call takes its callable: ``run_in_executor(executor, f, ...)`` second,
+    ``to_thread(f, ...)``, ``run_sync(f, ...)``, ``submit(f, ...)`` first."""
+    name = _name_of(call)
+    if name == "run_in_executor":
+        return 1
+    if name in ("to_thread", "run_sync", "submit", "apply_async", "defer_to_thread", "sync_to_async"):
+        return 0
+    return None
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Consecutive dependent blocking statements of an async function's body, run in one hop."""
+
+    start: int  # index of the first statement in the block
+    end: int  # index after the last
+    returns: tuple[str, ...]  # the names the code after the group reads
+    sites: tuple[FixSite, ...]
+    name: str  # the nested def
+
+
+_GROUPED_FORMS = ("call", "consume", "outer")
+
+
+def _statement_of(call: cst.CSTNode, parents: Mapping[cst.CSTNode, cst.CSTNode]) -> cst.SimpleStatementLine | None:
+    node: cst.CSTNode | None = call
+    while node is not None and not isinstance(node, cst.SimpleStatementLine):
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+            return None
+        node = parents.get(node)
+    return node
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    found: set[str] = set()
+
+    class _All(cst.CSTVisitor):
+        def visit_Name(self, name: cst.Name) -> None:
+            found.add(name.value)
+
+        def visit_Attribute(self, attribute: cst.Attribute) -> bool:
+            attribute.value.visit(self)
+            return False
+
+    node.visit(_All())
+    return found
+
+
+def _has(node: cst.CSTNode, kinds: tuple[type[cst.CSTNode], ...]) -> bool:
+    found = False
+
+    class _Find(cst.CSTVisitor):
+        def on_visit(self, inner: cst.CSTNode) -> bool:
+            nonlocal found
+            found = found or isinstance(inner, kinds)
+            return not found
+
+    node.visit(_Find())
+    return found
+
+
+def _reads_and_writes(statement: cst.SimpleStatementLine) -> tuple[set[str], set[str]] | None:
+    """What a plain statement (an assignment to names, or an expression) reads and binds;
+    None for anything else (it stays out of a group)."""
+    if len(statement.body) != 1 or _has(statement, (cst.Await, cst.Yield, cst.Lambda, cst.NamedExpr)):
+        return None
+    small = statement.body[0]
+    if isinstance(small, cst.Expr):
+        return _names(small.value), set()
+    if isinstance(small, cst.Assign):
+        bound: set[str] = set()
+        for target in small.targets:
+            parts = target.target.elements if isinstance(target.target, cst.Tuple) else [target.target]
+            for part in parts:
+                value = part.value if isinstance(part, cst.Element) else part
+                if not isinstance(value, cst.Name):
+                    return None
+                bound.add(value.value)
+        return _names(small.value), bound
+    return None
+
+
+def _groups(module: cst.Module, targets: dict[cst.Call, _Target], parents: Mapping[cst.CSTNode, cst.CSTNode]) -> dict[cst.IndentedBlock, list[_Group]]:
+    """Runs of two or more consecutive statements of an async def's own body, each holding a
+    call to offload, where a later one reads what an earlier one binds."""
+    by_statement: dict[cst.SimpleStatementLine, list[_Target]] = {}
+    for call, target in targets.items():
+        if target.form not in _GROUPED_FORMS:
+            continue
+        statement = _statement_of(call, parents)
+        if statement is not None:
+            by_statement.setdefault(statement, []).append(target)
+    blocks: dict[cst.IndentedBlock, list[_Group]] = {}
+    seen: set[cst.IndentedBlock] = set()
+    for statement in by_statement:
+        block = parents.get(statement)
+        function = parents.get(block) if block is not None else None
+        if not isinstance(block, cst.IndentedBlock) or block in seen or not isinstance(function, cst.FunctionDef) or function.asynchronous is None:
+            continue
+        seen.add(block)
+        body = list(block.body)
+        used = _names(function.body)
+        index = 0
+        while index < len(body):
+            end = index
+            while end < len(body) and body[end] in by_statement and _reads_and_writes(body[end]) is not None:  # type: ignore[arg-type]
+                end += 1
+            if end - index >= 2:
+                group = _group(body, index, end, by_statement, used, len(blocks.get(block, [])))
+                if group is not None:
+                    blocks.setdefault(block, []).append(group)
+            index = max(end, index + 1)
+    return blocks
+
+
+def _group(body: list[cst.BaseStatement], start: int, end: int, by_statement: dict[cst.SimpleStatementLine, list[_Target]], used: set[str], number: int) -> _Group | None:
+    bound: set[str] = set()
+    dependent = False
+    for statement in body[start:end]:
+        reads, writes = _reads_and_writes(statement)  # type: ignore[misc, arg-type]
+        if reads & bound:
+            dependent = True
+        if reads & writes - bound:  # x = f(x): it would read a name the nested def binds later
+            return None
+        bound |= writes
+    if not dependent:
+        return None  # independent calls: each gets its own (safe) hop
+    after: set[str] = set()
+    for statement in body[end:]:
+        after |= _names(statement)
+    returns = tuple(sorted(bound & after))
+    sites = tuple(t.site for statement in body[start:end] for t in by_statement[statement])  # type: ignore[index]
+    return _Group(start, end, returns, sites, "_in_thread" if number == 0 else f"_in_thread_{number + 1}")
+
+
+_RUN_SUBPROCESS = "_run_subprocess"
+_RUN_SUBPROCESS_KEYWORDS = {"capture_output", "text", "check", "input", "cwd", "env"}
+_RUN_SUBPROCESS_CODE = '''async def _run_subprocess(args, *, capture_output=False, text=False, check=False, input=None, cwd=None, env=None):
+    """subprocess.run on the event loop's subprocess support (added by loopwarden fix)."""
+    pipe = asyncio.subprocess.PIPE if capture_output else None
+    stdin = asyncio.subprocess.PIPE if input is not None else None
+    process = await asyncio.create_subprocess_exec(*args, stdin=stdin, stdout=pipe, stderr=pipe, cwd=cwd, env=env)
+    stdout, stderr = await process.communicate(input.encode() if text and input is not None else input)
+    if text:
+        stdout = stdout.decode() if stdout is not None else None
+        stderr = stderr.decode() if stderr is not None else None
+    result = subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
+    if check:
+        result.check_returncode()
+    return result
+'''
+
+
+def _exec_form(call: cst.Call) -> bool:
+    """``subprocess.run([...], capture_output=..., text=..., check=..., input=..., cwd=..., env=...)``:
+    a literal argument list (never a shell string) and keywords the helper knows."""
+    if not call.args or call.args[0].keyword is not None or call.args[0].star or not isinstance(call.args[0].value, (cst.List, cst.Tuple)):
+        return False
+    rest = call.args[1:]
+    return all(arg.keyword is not None and arg.keyword.value in _RUN_SUBPROCESS_KEYWORDS for arg in rest)
+
+
+def _callable_name(call: cst.Call) -> str:
+    at = _callable_index(call) or 0
+    func = call.args[at].value if len(call.args) > at else None
+    return func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else ""
+
+
+def _lock_name(call: cst.Call) -> str:
+    """``_<callable>_lock`` for the callable the offload runs."""
+    return f"_{_callable_name(call).strip('_') or 'update'}_lock"
 
 
 def _is_import(statement: cst.BaseStatement) -> bool:
@@ -461,7 +773,7 @@ def apply(source: bytes, sites: list[FixSite], unsafe: bool = False) -> tuple[by
     """The file's new bytes and what happened at each site."""
     module = cst.parse_module(source)
     wrapper = MetadataWrapper(module)
-    locate = _Locate(sites)
+    locate = _Locate(sites, unsafe, flavour(module))
     wrapper.visit(locate)
     # a lazy iterator handed straight to list()/sorted(): offload that consumer call instead
     targets: dict[cst.Call, _Target] = {}
@@ -478,6 +790,11 @@ def apply(source: bytes, sites: list[FixSite], unsafe: bool = False) -> tuple[by
         if site.kind == TWIN:
             twins[site.function.rpartition(".")[0].split(".")[-1]] = site
     edit = _Edit(targets, unsafe, loop, context, twins)
+    edit.held = locate.held
+    if unsafe:  # consecutive dependent blocking statements: one nested def, one hop (it moves code)
+        edit.groups = _groups(module, targets, wrapper.resolve(ParentNodeProvider))
+        grouped = {site for groups in edit.groups.values() for group in groups for site in group.sites}
+        edit.targets = {node: t for node, t in targets.items() if t.site not in grouped}
     edited = wrapper.visit(edit)
     if edit.done and any(applied for _, applied, _ in edit.done.values()):
         edited = context.update(edited)

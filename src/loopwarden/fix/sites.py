@@ -17,6 +17,10 @@ SLEEP = "sleep"  # time.sleep(s) in async code: await the loop's sleep
 LAZY = "lazy"  # a lazy iterator consumed on the loop: consume it inside the hop
 TWIN = "twin"  # a sync framework hook without its async twin: add the twin, offloading the hook
 HINT = "hint"  # no edit loopwarden can make safely: show the finding's fix as a hint
+CONTEXT = "context"  # CONTEXT_LOSS: an executor runs a callable that reads a ContextVar: run it in a copy of the context
+LOCK = "lock"  # LOST_UPDATE: an offloaded read-modify-write: hold a module-level lock around the await
+# The hazard an offload brings is fixed at that offload, never by another offload.
+HAZARD_KINDS = {"CONTEXT_LOSS": CONTEXT, "LOST_UPDATE": LOCK}
 
 # Safety levels, as ruff's fixes.
 SAFE, UNSAFE, DISPLAY = "safe", "unsafe", "display-only"
@@ -67,6 +71,13 @@ def plan(findings: list[Finding], lazy: frozenset[str] = frozenset()) -> tuple[d
     sites: dict[FixSite, list[str]] = {}
     skips: list[Skip] = []
     for finding in findings:
+        if finding.category in HAZARD_KINDS:
+            kind = HAZARD_KINDS[finding.category]
+            hazard = FixSite(kind, finding.path, finding.line, finding.function, "", finding.symbol, column=finding.column, hint=finding.fix)
+            keys = sites.setdefault(hazard, [])
+            if finding.key not in keys:
+                keys.append(finding.key)
+            continue
         points = finding.entry_points
         for point in points:
             if point.scope in NOT_FIXED_SCOPES:

@@ -210,6 +210,10 @@ class Guard:
             key = f"{site.key}({site.callable})"  # the offload by what it offloads: stable when lines move
             self.sites[key] = site
             entry = f"{site.path}::{site.function}"
+            if site.is_lock:
+                disposition, reason = GUARD, f"a lock ({site.callable}) held around an offload: needs a concurrency test (loopwarden.testing.max_concurrency) that fails without it"
+                candidates[key] = Candidate(key, disposition, reason, site.path, site.line, site.callable, entry, site.id)
+                continue
             if site.blocking == () and site.callable not in _CONSUMERS:  # a consumer's argument may be what blocks
                 disposition, reason = NO_ACTION, f"offloads {site.callable}, which reaches no blocking call"
             else:
@@ -254,7 +258,8 @@ class Guard:
             if c.disposition not in (FIX_ANCHOR, GUARD):
                 continue
             if target is None:
-                evidence[c.key].notes.append("no anchor can be scaffolded for it: write one by hand")
+                by_hand = "a max_concurrency test" if c.key in self.sites and self.sites[c.key].is_lock else "a gated test"
+                evidence[c.key].notes.append(f"no anchor can be scaffolded for it: write {by_hand} by hand (teeth runs it with --tests)")
                 continue
             point = target.point  # type: ignore[attr-defined]
             groups.setdefault(point.chain[0].function, []).append(c.key)

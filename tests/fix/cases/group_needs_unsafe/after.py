@@ -1,0 +1,10 @@
+import asyncio
+import json
+from pathlib import Path
+
+
+async def backup(path: Path):
+    # the copy depends on what was read: one hop for both
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    await asyncio.to_thread(path.with_suffix(".bak").write_text, text, encoding="utf-8")
+    return json.loads(text)
