@@ -152,7 +152,7 @@ def _find_sites(args: argparse.Namespace) -> tuple[list[Site], str] | int:
         return 2
     for skipped in result.skipped:
         print(f"loopwarden: skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
-    sites = collect_sites(result.modules, catalog)
+    sites = collect_sites(result.modules, catalog, locks=True)
     if args.site:
         sites = [s for s in sites if any(_same_file(path, s.path) and s.line <= line <= s.end_line for path, line in args.site)]
         if not sites:

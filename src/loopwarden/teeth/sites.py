@@ -73,9 +73,9 @@ def wrapper_arg(wrapper: str, catalog: Catalog) -> int | None:
     return found.callable_arg if found is not None else None
 
 
-def collect_sites(modules: list[ModuleSummary], catalog: Catalog) -> list[Site]:
-    """Every offload site outside test code, with what the scanner says it reaches, and every
-    ``async with <lock>:`` outside test code that holds one of them (lock sites)."""
+def collect_sites(modules: list[ModuleSummary], catalog: Catalog, *, locks: bool = False) -> list[Site]:
+    """Every offload site outside test code, with what the scanner says it reaches; with
+    ``locks``, also every ``async with <lock>:`` outside test code that holds one of them."""
     index = ProgramIndex(modules, catalog)
     graph = CallGraph(index)
     sites: list[Site] = []
@@ -86,7 +86,8 @@ def collect_sites(modules: list[ModuleSummary], catalog: Catalog) -> list[Site]:
         tree, lines = _parse(real, module.path)
         for offload in module.offloads:
             sites.append(_site(module, offload, real, lines, tree, index, graph, catalog))
-    sites.extend(_lock_sites(index, graph))
+    if locks:
+        sites.extend(_lock_sites(index, graph))
     sites.sort(key=lambda s: s.sort_key)
     return sites
 
