@@ -1,28 +1,35 @@
 #!/usr/bin/env python3
-"""Benchmark ``loopwarden scan`` against ruff and flake8-async on a large real async code base.
+"""Benchmark ``loopwarden scan`` (cold, parallel, warm, one file changed) against ruff, the
+``ast.parse`` floor and hydroid-cli on large real code bases. Run by hand, never a test.
 
 One command (``make bench``) does everything:
 
 1. installs the ``bench`` extra (pinned ruff, flake8, flake8-async) into the running
-   interpreter's environment unless the pinned versions are already there;
-2. installs a pinned, real asyncio code base with ``pip install --no-deps --target`` into a
-   scratch directory (``.bench/`` by default, gitignored; reused while the pins are unchanged);
-3. times, in fresh child processes, ``ruff check --select ASYNC --no-cache``,
-   ``flake8 --select ASYNC`` (flake8-async plugin), and ``loopwarden scan`` with ``--jobs 1``
-   and ``--jobs <cores>``; each figure is the median wall clock of ``--repeat`` runs
-   (flake8, much the slowest, runs ``--flake8-repeat`` times, 1 by default);
-4. prints one table (seconds, ratio to ruff, ratio to loopwarden -j1, findings), then
-   loopwarden's peak memory, the files and lines it scanned, and its findings by priority
-   and by event-loop exposure.  ``--markdown`` prints the same as Markdown for the README.
+   interpreter's environment unless the pinned versions are there, and hydroid-cli (pinned in
+   ``benchmarks/requirements-hydroid.txt``) into a venv of its own in the scratch directory;
+2. fetches the pinned code bases with pip into the scratch directory (outside the repository:
+   ``$XDG_CACHE_HOME/loopwarden-bench`` by default, ``--scratch DIR`` elsewhere; reused while
+   the pins are unchanged): **Home Assistant 2024.3.3** (the wheel, unpacked) and **async-libs**
+   (aiohttp, redis, langchain-core, langchain-community, installed ``--no-deps``);
+3. runs each tool in a fresh child process, per code base, side by side:
+   - ``ruff check --isolated --select ASYNC --no-cache`` (the baseline of every ratio),
+   - ``ast.parse`` of every file in one process (the floor for a scanner built on ``ast``),
+   - ``loopwarden scan --format json`` cold (empty cache) with ``-j1`` and ``-j<cores>``,
+     warm with nothing changed, warm after one file changed (a new comment line each run),
+     and ``--follow-libs`` cold and warm when the scan has that flag,
+   - ``hydroid`` cold (``--no-cache``) and warm (its ``.hydroid_cache``),
+   - ``flake8 --select ASYNC`` (flake8-async) with ``--flake8`` (minutes per code base);
+4. prints per code base: wall seconds (median of ``--repeat`` runs), CPU seconds (user+system
+   of the process and its children), the ratio of wall seconds to ruff's, peak memory and the
+   number of findings; ``--markdown`` prints Markdown for the README.
 
-Peak memory: each loopwarden run is started under a small wrapper process that runs the CLI
-and reports ``getrusage(RUSAGE_CHILDREN).ru_maxrss``, i.e. the peak resident set of the
-largest single process among loopwarden and its worker processes (the kernel keeps a max,
-not a sum).  The bench also samples ``/proc`` every 20 ms and reports the peak of the summed
-RSS of the whole process tree, which is what ``--jobs N`` really costs.
+Peak memory: each run is started under a small wrapper that reports
+``getrusage(RUSAGE_CHILDREN).ru_maxrss``, the peak RSS of the largest single process; the
+bench also samples ``/proc`` every 50 ms for the peak summed RSS of the whole process tree
+(what ``-jN`` really costs).
 
 Exit status: 0 when every tool ran; 2 when one crashed (loopwarden exits 1 when it has
-findings, which is expected, so a loopwarden run counts as crashed when it wrote no report).
+findings, which is expected; a loopwarden run counts as crashed when it wrote no report).
 """
 
 from __future__ import annotations
@@ -40,34 +47,62 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-
-# The code base: real asyncio libraries, pinned, installed without their dependencies (static
-# scanning needs none).  About 400,000 lines of Python.
-CODE_BASE = [
-    "aiohttp==3.14.5",
-    "redis==8.1.0",
-    "langchain-core==1.8.1",
-    "langchain-community==0.4.2",
-]
-# Top-level packages of CODE_BASE that are scanned (dist-info and data directories are not).
-SCAN_DIRS = ["aiohttp", "redis", "langchain_core", "langchain_community"]
-
 BENCH_TOOLS = {"ruff": "0.17.5", "flake8": "7.5.0", "flake8-async": "26.8.1"}
+HYDROID_REQUIREMENTS = REPO / "benchmarks" / "requirements-hydroid.txt"
+
+
+@dataclass(frozen=True)
+class CodeBase:
+    name: str
+    pins: tuple[str, ...]
+    scan_dirs: tuple[str, ...]  # top-level packages scanned (not dist-info, not data)
+    wheel: bool  # unpack the one wheel (pip download --no-deps) rather than pip install --target
+
+
+CODE_BASES = {
+    "homeassistant": CodeBase("homeassistant", ("homeassistant==2024.3.3",), ("homeassistant",), wheel=True),
+    "async-libs": CodeBase(
+        "async-libs",
+        ("aiohttp==3.14.5", "redis==8.1.0", "langchain-core==1.8.1", "langchain-community==0.4.2"),
+        ("aiohttp", "redis", "langchain_core", "langchain_community"),
+        wheel=False,
+    ),
+}
 
 WRAPPER = r"""
 import json, resource, subprocess, sys, time
-out, cmd = sys.argv[1], sys.argv[2:]
+out, cwd, cmd = sys.argv[1], sys.argv[2], sys.argv[3:]
 t0 = time.perf_counter()
-proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 wall = time.perf_counter() - t0
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 with open(out, "w") as fh:
-    json.dump({"rc": proc.returncode, "wall": wall, "maxrss_kib": ru.ru_maxrss,
+    json.dump({"rc": proc.returncode, "wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "maxrss_kib": ru.ru_maxrss,
+               "stdout": proc.stdout.decode("utf-8", "replace"),
                "stderr": proc.stderr.decode("utf-8", "replace")[-6000:]}, fh)
+"""
+
+FLOOR = r"""
+import ast, os, sys, warnings
+warnings.simplefilter("ignore")
+n = 0
+for root in sys.argv[1:]:
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for f in sorted(files):
+            if f.endswith(".py"):
+                with open(os.path.join(d, f), "rb") as fh:
+                    try:
+                        ast.parse(fh.read())
+                    except (SyntaxError, ValueError):
+                        pass
+                n += 1
+print(n)
 """
 
 
@@ -75,17 +110,25 @@ with open(out, "w") as fh:
 class Measurement:
     label: str
     command: list[str]
+    cwd: Path
+    before_each: object = None  # callable run before every timed run (clear a cache, change a file)
+    count: object = None  # stdout -> number of findings
+    env: dict[str, str] = field(default_factory=dict)
     walls: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
     findings: int | None = None
-    blocking: int | None = None  # ASYNC2xx: the blocking-call rules
     crashed: str | None = None
+    skipped: str | None = None
     maxrss_kib: int = 0
     tree_rss_kib: int = 0
-    report: dict | None = None
 
     @property
     def seconds(self) -> float | None:
         return statistics.median(self.walls) if self.walls and not self.crashed else None
+
+    @property
+    def cpu(self) -> float | None:
+        return statistics.median(self.cpus) if self.cpus and not self.crashed else None
 
 
 def log(msg: str) -> None:
@@ -112,20 +155,47 @@ def ensure_bench_tools() -> None:
         sys.exit(f"bench extra did not install the pinned versions {BENCH_TOOLS}")
 
 
-def ensure_code_base(scratch: Path) -> Path:
-    site = scratch / "site"
+def ensure_hydroid(scratch: Path) -> Path | None:
+    """hydroid-cli in a venv of its own (its dependencies never meet ours)."""
+    venv = scratch / "hydroid-venv"
+    stamp = venv / ".bench-pins"
+    pins = HYDROID_REQUIREMENTS.read_text()
+    exe = venv / "bin" / "hydroid"
+    if stamp.is_file() and stamp.read_text() == pins and exe.exists():
+        return exe
+    log(f"installing hydroid-cli into {venv} ...")
+    try:
+        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(HYDROID_REQUIREMENTS)],
+            check=True,
+        )
+    except subprocess.CalledProcessError as exc:
+        log(f"hydroid-cli could not be installed ({exc}); skipped")
+        return None
+    stamp.write_text(pins)
+    return exe if exe.exists() else None
+
+
+def ensure_code_base(scratch: Path, base: CodeBase) -> Path:
+    site = scratch / base.name
     stamp = site / ".bench-pins"
-    pins = "\n".join(CODE_BASE) + "\n"
+    pins = "\n".join(base.pins) + "\n"
     if stamp.is_file() and stamp.read_text() == pins:
         return site
     if site.exists():
         shutil.rmtree(site)
-    log(f"installing the code base into {site}: {' '.join(CODE_BASE)} ...")
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
-         "--no-deps", "--no-compile", "--target", str(site), *CODE_BASE],
-        check=True,
-    )
+    log(f"fetching {' '.join(base.pins)} into {site} ...")
+    pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
+    if base.wheel:
+        download = scratch / "downloads"
+        subprocess.run([*pip[:3], "download", *pip[3:], "--no-deps", "--only-binary", ":all:", "-d", str(download), *base.pins], check=True)
+        name, version = base.pins[0].split("==")
+        wheel = next(download.glob(f"{name.replace('-', '_')}-{version}-*.whl"))
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(site)
+    else:
+        subprocess.run([*pip[:3], "install", *pip[3:], "--no-deps", "--no-compile", "--target", str(site), *base.pins], check=True)
     stamp.write_text(pins)
     return site
 
@@ -174,18 +244,17 @@ def _tree_rss_kib(root: int) -> int:
     return total
 
 
-def run_wrapped(cmd: list[str], sample_tree: bool) -> dict:
-    """Run ``cmd`` in a fresh wrapper child; return its rc, wall time, peak RSS, stderr."""
+def run_wrapped(cmd: list[str], cwd: Path, env: dict[str, str]) -> dict:
+    """Run ``cmd`` in a fresh wrapper child; its rc, wall and CPU time, peak RSS, output."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
         out = tmp.name
     peak = 0
     try:
-        proc = subprocess.Popen([sys.executable, "-c", WRAPPER, out, *cmd])
-        if sample_tree and os.path.isdir("/proc"):
-            while proc.poll() is None:
+        proc = subprocess.Popen([sys.executable, "-c", WRAPPER, out, str(cwd), *cmd], env={**os.environ, **env})
+        while proc.poll() is None:
+            if os.path.isdir("/proc"):
                 peak = max(peak, _tree_rss_kib(proc.pid))
-                time.sleep(0.02)
-        proc.wait()
+            time.sleep(0.05)
         with open(out) as fh:
             result = json.load(fh)
     finally:
@@ -194,157 +263,179 @@ def run_wrapped(cmd: list[str], sample_tree: bool) -> dict:
     return result
 
 
-def measure_loopwarden(m: Measurement, repeat: int, report_path: Path) -> None:
+def measure(m: Measurement, repeat: int) -> None:
     for i in range(repeat):
-        report_path.unlink(missing_ok=True)
-        r = run_wrapped(m.command, sample_tree=True)
-        if r["rc"] not in (0, 1) or not report_path.is_file():
-            m.crashed = f"exit {r['rc']}, no report written\n{r['stderr'].strip()}"
+        if callable(m.before_each):
+            m.before_each()
+        r = run_wrapped(m.command, m.cwd, m.env)
+        if r["rc"] not in (0, 1):
+            m.crashed = f"exit {r['rc']}\n{r['stderr'].strip()}"
             return
         m.walls.append(r["wall"])
+        m.cpus.append(r["cpu"])
         m.maxrss_kib = max(m.maxrss_kib, r["maxrss_kib"])
         m.tree_rss_kib = max(m.tree_rss_kib, r["tree_rss_kib"])
-        log(f"  {m.label} run {i + 1}/{repeat}: {r['wall']:.2f}s")
-    m.report = json.loads(report_path.read_text())
-    m.findings = m.report["summary"]["findings"]
+        if callable(m.count):
+            m.findings = m.count(r["stdout"])
+        log(f"  {m.label} run {i + 1}/{repeat}: {r['wall']:.2f} s wall, {r['cpu']:.2f} s CPU")
 
 
-def measure_linter(m: Measurement, repeat: int, parse) -> None:
-    for i in range(repeat):
-        t0 = time.perf_counter()
-        proc = subprocess.run(m.command, capture_output=True)
-        wall = time.perf_counter() - t0
-        if proc.returncode != 0:
-            m.crashed = f"exit {proc.returncode}\n{proc.stderr.decode('utf-8', 'replace')[-6000:].strip()}"
-            return
-        m.walls.append(wall)
-        log(f"  {m.label} run {i + 1}/{repeat}: {wall:.2f}s")
-    codes = parse(proc.stdout.decode("utf-8", "replace"))
-    m.findings = len(codes)
-    m.blocking = sum(1 for c in codes if c.startswith("ASYNC2"))
+def ruff_count(out: str) -> int:
+    return len(json.loads(out or "[]"))
 
 
-def ruff_codes(out: str) -> list[str]:
-    return [d["code"] or "" for d in json.loads(out or "[]")]
+def loopwarden_count(out: str) -> int:
+    return int(json.loads(out)["summary"]["findings"])
 
 
-def flake8_codes(out: str) -> list[str]:
-    # path:line:col: CODE message
-    codes = []
-    for line in out.splitlines():
-        parts = line.split(": ", 1)
-        if len(parts) == 2:
-            codes.append(parts[1].split(" ", 1)[0])
-    return codes
+def hydroid_count(out: str) -> int | None:
+    try:
+        data = json.loads(out)
+    except ValueError:
+        return None
+    for key in ("findings", "results", "diagnostics"):
+        if isinstance(data, dict) and isinstance(data.get(key), list):
+            return len(data[key])
+    return len(data) if isinstance(data, list) else None
+
+
+def flake8_count(out: str) -> int:
+    return sum(1 for line in out.splitlines() if ": ASYNC" in line)
+
+
+def has_follow_libs() -> bool:
+    out = subprocess.run([bin_path("loopwarden"), "scan", "--help"], capture_output=True, text=True).stdout
+    return "--follow-libs" in out
+
+
+# -- one code base -----------------------------------------------------------------------
+def bench_code_base(base: CodeBase, scratch: Path, args: argparse.Namespace, hydroid: Path | None) -> tuple[list[Measurement], dict]:
+    site = ensure_code_base(scratch, base)
+    targets = [site / d for d in base.scan_dirs]
+    files, lines = count_python(targets)
+    log(f"{base.name}: {files:,} .py files, {lines:,} lines under {site}")
+    rel = list(base.scan_dirs)
+    cache = scratch / f"lw-cache-{base.name}"
+    env = {"LOOPWARDEN_CACHE_DIR": str(cache)}
+    os.environ.pop("LOOPWARDEN_NO_CACHE", None)
+
+    def clear() -> None:
+        shutil.rmtree(cache, ignore_errors=True)
+
+    candidates = sorted(targets[0].rglob("*.py"))
+    changed = candidates[len(candidates) // 2]  # the file edited before each "one file changed" run
+    original = changed.read_bytes()
+    counter = iter(range(10**6))
+
+    def change_one() -> None:
+        changed.write_bytes(original + f"\n# loopwarden bench edit {next(counter)}\n".encode())
+
+    lw = [bin_path("loopwarden"), "scan", *rel, "--format", "json"]
+    rows = [
+        Measurement("ruff --select ASYNC --no-cache", [bin_path("ruff"), "check", "--isolated", "--select", "ASYNC", "--no-cache",
+                    "--exit-zero", "--output-format", "json", *rel], site, count=ruff_count),
+        Measurement("ast.parse of every file, 1 process (floor)", [sys.executable, "-c", FLOOR, *rel], site),
+        Measurement("loopwarden cold -j1", [*lw, "-j", "1"], site, before_each=clear, count=loopwarden_count, env=env),
+        Measurement(f"loopwarden cold -j{args.jobs}", [*lw, "-j", str(args.jobs)], site, before_each=clear, count=loopwarden_count, env=env),
+        Measurement("loopwarden warm, nothing changed", [*lw, "-j", str(args.jobs)], site, count=loopwarden_count, env=env),
+        Measurement("loopwarden warm, one file changed", [*lw, "-j", str(args.jobs)], site, before_each=change_one,
+                    count=loopwarden_count, env=env),
+    ]
+    if has_follow_libs():
+        rows += [
+            Measurement("loopwarden --follow-libs cold", [*lw, "--follow-libs", "-j", str(args.jobs)], site, before_each=clear,
+                        count=loopwarden_count, env=env),
+            Measurement("loopwarden --follow-libs warm", [*lw, "--follow-libs", "-j", str(args.jobs)], site, count=loopwarden_count, env=env),
+        ]
+    else:
+        rows.append(Measurement("loopwarden --follow-libs", [], site, skipped="this loopwarden has no --follow-libs"))
+    if hydroid is not None:
+        for path in targets:
+            shutil.rmtree(path / ".hydroid_cache", ignore_errors=True)
+        rows += [
+            Measurement(f"hydroid {rel[0]} cold (--no-cache)", [str(hydroid), "--format", "json", "--no-cache", rel[0]], site, count=hydroid_count),
+            Measurement(f"hydroid {rel[0]} warm", [str(hydroid), "--format", "json", rel[0]], site, count=hydroid_count),
+        ]
+    else:
+        rows.append(Measurement("hydroid", [], site, skipped="hydroid-cli not installed"))
+    if args.flake8:
+        rows.append(Measurement("flake8 --select ASYNC (flake8-async)", [bin_path("flake8"), "--isolated", "--select", "ASYNC",
+                                "--exit-zero", *rel], site, count=flake8_count))
+    try:
+        for m in rows:
+            if m.skipped:
+                continue
+            log(f"{base.name}: {m.label} ...")
+            if "warm" in m.label:
+                run_wrapped(m.command, m.cwd, m.env)  # fill the cache
+            measure(m, 1 if m.label.startswith("flake8") else args.repeat)
+    finally:
+        changed.write_bytes(original)
+    return rows, {"files": files, "lines": lines, "site": site}
 
 
 # -- reporting ---------------------------------------------------------------------------
-def fmt_ratio(x: float | None, base: float | None) -> str:
-    if x is None or not base:
-        return "—"
-    return f"{x / base:.2f}×"
+def ratio(x: float | None, base: float | None) -> str:
+    return "—" if x is None or not base else f"{x / base:.2f}×"
 
 
-def render(rows: list[Measurement], lw: Measurement, lwn: Measurement, info: dict, markdown: bool) -> str:
+def render(base: CodeBase, rows: list[Measurement], info: dict, markdown: bool) -> str:
     ruff = rows[0]
-    header = ["tool", "seconds", "ratio to ruff", "ratio to loopwarden -j1", "findings", "of which ASYNC2xx (blocking calls)"]
+    header = ["tool", "wall s", "CPU s", "wall / ruff", "peak RSS MiB (largest, tree)", "findings"]
     body = []
     for m in rows:
-        s = m.seconds
+        if m.skipped:
+            body.append([m.label, "skipped", "", "", "", m.skipped])
+            continue
+        if m.crashed:
+            body.append([m.label, "CRASHED", "", "", "", ""])
+            continue
         body.append([
             m.label,
-            "CRASHED" if m.crashed else f"{s:.2f}",
-            fmt_ratio(s, ruff.seconds),
-            fmt_ratio(s, lw.seconds),
+            f"{m.seconds:.2f}",
+            f"{m.cpu:.2f}",
+            ratio(m.seconds, ruff.seconds),
+            f"{m.maxrss_kib / 1024:.0f}, {m.tree_rss_kib / 1024:.0f}",
             "—" if m.findings is None else str(m.findings),
-            "—" if m.blocking is None else str(m.blocking),
         ])
-    out = []
+    title = f"{base.name}: {' '.join(base.pins)} ({info['files']:,} .py files, {info['lines']:,} lines)"
+    out = [f"### {title}" if markdown else title, ""]
     if markdown:
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "|".join(["---", "---:", "---:", "---:", "---:", "---:"]) + "|")
         out += ["| " + " | ".join(r) + " |" for r in body]
     else:
         widths = [max(len(str(r[i])) for r in [header, *body]) for i in range(len(header))]
-        line = lambda r: "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))  # noqa: E731
-        out.append(line(header))
+        out.append("  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(header, widths, strict=True))))
         out.append("  ".join("-" * w for w in widths))
-        out += [line(r) for r in body]
+        out += ["  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))) for r in body]
     out.append("")
-    bullet = "- " if markdown else ""
-    for m in (lw, lwn):
-        if m.report is None:
-            continue
-        s = m.report["summary"]
-        out.append(
-            f"{bullet}{m.label}: peak RSS {m.maxrss_kib / 1024:.0f} MiB (largest process), "
-            f"{m.tree_rss_kib / 1024:.0f} MiB (whole process tree, sampled every 20 ms)"
-        )
-    rep = (lw.report or lwn.report)
-    if rep is not None:
-        s = rep["summary"]
-        out.append(f"{bullet}loopwarden scanned {s['files']:,} files, {s['lines']:,} lines; "
-                   f"skipped {_count(s.get('skipped'))}, suppressed {_count(s.get('suppressed'))}")
-        prio = s.get("by_priority", {})
-        out.append(f"{bullet}loopwarden findings by priority: " + ", ".join(f"{k} {prio.get(k, 0)}" for k in ("HIGH", "MEDIUM", "LOW")))
-        expo = collections.Counter(f.get("event_loop_exposure", "?") for f in rep.get("findings", []))
-        out.append(f"{bullet}loopwarden findings by exposure: " + ", ".join(f"{k} {v}" for k, v in expo.most_common()))
-    if lw.report and lwn.report and lw.report.get("findings") != lwn.report.get("findings"):
-        out.append(f"{bullet}WARNING: loopwarden -j1 and -j{info['cores']} reports differ")
-    out.append("")
-    out.append(f"{bullet}code base: {' '.join(CODE_BASE)} ({info['files']:,} .py files, {info['lines']:,} lines)")
-    out.append(f"{bullet}machine: {info['cores']} cores, {info['python']}, {info['platform']}; {info['date']}")
-    out.append(f"{bullet}versions: {info['versions']}")
-    out.append(f"{bullet}seconds are wall clock, median of {info['repeat']} runs "
-               f"(flake8: {info['flake8_repeat']} run{'s' if info['flake8_repeat'] != 1 else ''}); "
-               "ruff and flake8 use all cores by default")
     return "\n".join(out)
-
-
-def _count(x) -> int:
-    if isinstance(x, int):
-        return x
-    return len(x) if x else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--scratch", type=Path, default=REPO / ".bench", help="scratch directory (default: .bench/)")
+    default_scratch = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "loopwarden-bench"
+    ap.add_argument("--scratch", type=Path, default=default_scratch, help=f"where code bases and tools go (default: {default_scratch})")
+    ap.add_argument("--code-base", choices=sorted(CODE_BASES), action="append", help="only this code base (repeatable; default: all)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per tool; the median is reported (default 3)")
-    ap.add_argument("--flake8-repeat", type=int, default=1, help="runs of flake8, the slowest tool (default 1)")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="loopwarden --jobs for the parallel run")
-    ap.add_argument("--no-flake8", action="store_true", help="skip flake8-async (slow)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="loopwarden --jobs for the parallel runs (default: cores)")
+    ap.add_argument("--flake8", action="store_true", help="also run flake8-async (minutes per code base)")
+    ap.add_argument("--no-hydroid", action="store_true", help="skip hydroid-cli")
     ap.add_argument("--markdown", action="store_true", help="print the results as Markdown")
     args = ap.parse_args(argv)
 
     ensure_bench_tools()
     scratch = args.scratch.resolve()
     scratch.mkdir(parents=True, exist_ok=True)
-    site = ensure_code_base(scratch)
-    targets = [site / d for d in SCAN_DIRS]
-    files, lines = count_python(targets)
-    log(f"code base: {files:,} .py files, {lines:,} lines under {site}")
-    paths = [str(t) for t in targets]
-
-    ruff = Measurement("ruff --select ASYNC", [bin_path("ruff"), "check", "--isolated", "--select", "ASYNC",
-                                              "--no-cache", "--exit-zero", "--output-format", "json", *paths])
-    flake8 = Measurement("flake8 --select ASYNC (flake8-async)", [bin_path("flake8"), "--isolated", "--select", "ASYNC",
-                                                                  "--exit-zero", *paths])
-    report1, reportn = scratch / "loopwarden-j1.json", scratch / f"loopwarden-j{args.jobs}.json"
-    lw_cmd = [bin_path("loopwarden"), "scan", *paths, "--format", "json"]
-    lw = Measurement("loopwarden scan -j1", [*lw_cmd, "--output", str(report1), "--jobs", "1"])
-    lwn = Measurement(f"loopwarden scan -j{args.jobs}", [*lw_cmd, "--output", str(reportn), "--jobs", str(args.jobs)])
-
-    log("ruff ...")
-    measure_linter(ruff, args.repeat, ruff_codes)
-    log("loopwarden ...")
-    measure_loopwarden(lw, args.repeat, report1)
-    measure_loopwarden(lwn, args.repeat, reportn)
-    rows = [ruff, lw, lwn]
-    if not args.no_flake8:
-        log("flake8 ...")
-        measure_linter(flake8, args.flake8_repeat, flake8_codes)
-        rows.insert(1, flake8)
+    hydroid = None if args.no_hydroid else ensure_hydroid(scratch)
+    crashed = []
+    tables = []
+    for name in args.code_base or list(CODE_BASES):
+        base = CODE_BASES[name]
+        rows, info = bench_code_base(base, scratch, args, hydroid)
+        tables.append(render(base, rows, info, args.markdown))
+        crashed += [m for m in rows if m.crashed]
 
     def version(name: str) -> str:
         try:
@@ -352,19 +443,15 @@ def main(argv: list[str] | None = None) -> int:
         except importlib.metadata.PackageNotFoundError:
             return "?"
 
-    info = {
-        "cores": os.cpu_count(),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
-        "platform": f"{platform.system()} {platform.machine()}",
-        "date": datetime.date.today().isoformat(),
-        "versions": ", ".join(f"{n} {version(n)}" for n in ("loopwarden", "ruff", "flake8", "flake8-async")),
-        "repeat": args.repeat,
-        "flake8_repeat": args.flake8_repeat,
-        "files": files,
-        "lines": lines,
-    }
-    print(render(rows, lw, lwn, info, args.markdown))
-    crashed = [m for m in rows if m.crashed]
+    hydroid_version = HYDROID_REQUIREMENTS.read_text().split("==")[-1].strip() if hydroid else "not run"
+    bullet = "- " if args.markdown else ""
+    print("\n".join(tables))
+    print(f"{bullet}machine: {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
+          f"{platform.system()} {platform.machine()}; {datetime.date.today().isoformat()}; load average at the end "
+          f"{os.getloadavg()[0]:.1f}")
+    print(f"{bullet}versions: " + ", ".join(f"{n} {version(n)}" for n in ("loopwarden", "ruff", "flake8-async")) + f", hydroid-cli {hydroid_version}")
+    print(f"{bullet}wall seconds: median of {args.repeat} runs; CPU seconds: user+system of the tool and its children "
+          "(ruff and hydroid use every core); warm runs after one untimed run to fill the cache")
     for m in crashed:
         print(f"\n{m.label} CRASHED: {' '.join(m.command)}\n{m.crashed}", file=sys.stderr)
     return 2 if crashed else 0

@@ -52,6 +52,7 @@ COMMANDS: dict[str, str] = {
     "agent-skill": "loopwarden.fix.skill",
     "guard": "loopwarden.guard.command",
     "config": "loopwarden.config_command",
+    "clean": "loopwarden.static.clean_command",
 }
 
 
@@ -108,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--include-uncommitted", action="store_true", help="with --diff: include the index's and working tree's changes")
     scan.add_argument("--baseline", metavar="FILE", help="report only findings not recorded in FILE (see `loopwarden baseline`)")
     scan.add_argument("--no-baseline", action="store_true", help="ignore the configured baseline")
+    scan.add_argument("--no-cache", action="store_true", help="neither read nor write the cache (.loopwarden_cache/ at the project root, or cache-dir)")
     scan.add_argument("--show-unresolved", action="store_true", help="list the calls the scanner cannot resolve in code that runs on the loop")
     for module in COMMANDS.values():
         importlib.import_module(module).add_parser(commands)
@@ -234,6 +236,9 @@ def _scan(args: argparse.Namespace) -> int:
     except (ConfigError, CatalogError) as exc:
         raise _UsageError(str(exc)) from None
 
+    no_cache = args.no_cache or os.environ.get("LOOPWARDEN_NO_CACHE", "") not in ("", "0")
+    cache_dir = None if no_cache else _cache_dir(config, paths[0], cwd)
+
     def run(scan_paths: list[str], cwd: str | None = None, config_dir: str | None = None) -> ScanResult:
         resolver, catalog = configs, None
         if cwd is not None:  # a rescan of another checkout (--diff): this tree's configuration
@@ -254,6 +259,7 @@ def _scan(args: argparse.Namespace) -> int:
             configs=resolver,
             select=select,
             ignore=ignore,
+            cache_dir=cache_dir,
         )
 
     try:
@@ -273,6 +279,8 @@ def _scan(args: argparse.Namespace) -> int:
         return configs.for_path(os.path.join(cwd, display))
 
     _say_which_config_governs(result, configs, cwd, verbose=args.verbose)
+    if result.cache_warning:
+        print(f"loopwarden: warning: {result.cache_warning}", file=sys.stderr)
     for pattern in result.unused_excludes:
         print(f"loopwarden: warning: --exclude {pattern!r} matched nothing", file=sys.stderr)
     for name, importers, claimants in _group_ambiguous(result.ambiguous_imports):
@@ -315,6 +323,12 @@ def _scan(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if failing or failing_skips else EXIT_CLEAN
 
 
+def _cache_dir(config: Config, first_path: str, cwd: str) -> Path:
+    from loopwarden.static.cache import cache_dir_for
+
+    return cache_dir_for(config.source, config.cache_dir, first_path, cwd)
+
+
 def _selectors(option: str, values: list[str] | None, check: Callable[[list[str]], list[str]]) -> list[str] | None:
     if values is None:
         return None
@@ -340,9 +354,9 @@ def _some(paths: Iterable[str], limit: int = 3) -> str:
 def _say_which_config_governs(result: ScanResult, configs: ConfigResolver, cwd: str, verbose: bool) -> None:
     """One line per configuration: always when several govern the scan, else with --verbose."""
     governed: dict[int, tuple[Config, list[str]]] = {}
-    for module in result.modules:
-        config = configs.for_path(os.path.join(cwd, module.path))
-        governed.setdefault(id(config), (config, []))[1].append(module.path)
+    for path in result.scanned:
+        config = configs.for_path(os.path.join(cwd, path))
+        governed.setdefault(id(config), (config, []))[1].append(path)
     if not verbose and len(governed) < 2:
         return
     for config, files in sorted(governed.values(), key=lambda item: (item[0].source is None, str(item[0].source))):

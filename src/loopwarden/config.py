@@ -38,6 +38,7 @@ class Config:
     select: list[str] = field(default_factory=list)  # categories or symbols; empty: all
     ignore: list[str] = field(default_factory=list)
     skipped_ok: bool = False  # files that cannot be scanned do not fail the run
+    cache_dir: str | None = None  # the scan cache, relative to the pyproject.toml (default .loopwarden_cache)
     source: Path | None = None  # the pyproject.toml it came from
     explicit: tuple[str, ...] = ()  # settings the file gives (the rest are defaults)
 
@@ -53,6 +54,7 @@ _KEYS = {
     "select": "select",
     "ignore": "ignore",
     "skipped-ok": "skipped_ok",
+    "cache-dir": "cache_dir",
     "runtime": None,  # read by the pytest plugin (loopwarden.runtime)
 }
 
@@ -214,6 +216,10 @@ def _check(attr: str, value: Any, source: Path, key: str) -> Any:
     if attr == "baseline":
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where} must be the path of a baseline file")
+        return value
+    if attr == "cache_dir":
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where} must be the path of a directory")
         return value
     raise AssertionError(attr)
 

@@ -14,7 +14,7 @@ from loopwarden.static.summary import Skipped
 ALWAYS_SKIPPED_DIRS = frozenset(
     {
         ".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", "build", "dist",
-        ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", ".bench",
+        ".tox", ".nox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".eggs", ".bench", ".loopwarden_cache",
     }
 )
 

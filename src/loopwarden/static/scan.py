@@ -11,6 +11,7 @@ import tokenize
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from loopwarden.catalog import Catalog
 from loopwarden.static.discover import SourceFile, discover_all
@@ -20,6 +21,14 @@ from loopwarden.static.index import ProgramIndex, prefer_own_root
 from loopwarden.static.newsyntax import downlevel, newer_syntax_hint
 from loopwarden.static.reach import CallGraph
 from loopwarden.static.summary import ModuleSummary, Result, Skipped, internal_error
+
+if TYPE_CHECKING:
+    from loopwarden.config import ConfigResolver
+    from loopwarden.static.cache import EntryWriter, SummaryCache
+    from loopwarden.static.entries import EntryPoints
+    from loopwarden.static.explain import Unresolved
+
+    Program = tuple[ProgramIndex, CallGraph, EntryPoints, list[Finding]]
 
 # Below this many files, worker processes cost more than they save.
 _PARALLEL_THRESHOLD = 40
@@ -35,12 +44,15 @@ class ScanResult:
     modules: list[ModuleSummary] = field(default_factory=list, repr=False)
     hidden: int = 0  # findings below min_priority, left out
     suppression_notes: list[SuppressionNote] = field(default_factory=list)  # unused / mismatched
-    unresolved: list = field(default_factory=list)  # loopwarden.static.explain.Unresolved, on the loop
-    program: tuple | None = field(default=None, repr=False)  # (index, graph, entries, all findings), for explain
+    unresolved: list[Unresolved] = field(default_factory=list)  # on the loop
+    program: Program | None = field(default=None, repr=False)  # (index, graph, entries, all findings), for explain
     # (importer, import name, claimants): imports not followed, several files equally near
     ambiguous_imports: list[tuple[str, str, tuple[str, ...]]] = field(default_factory=list)
     unused_excludes: list[str] = field(default_factory=list)  # command-line patterns that matched nothing
     discovered: int = 0  # Python files found (scanned or skipped while reading)
+    cache_stats: tuple[int, int] | None = None  # (hits, misses) of the per-file cache; None: no cache
+    cache_warning: str | None = None  # why the cache could not be used this run
+    scanned: list[str] = field(default_factory=list)  # display paths of the files analysed
 
 
 def extract_options(catalog: Catalog) -> ExtractOptions:
@@ -188,6 +200,19 @@ def _analyze_chunk(args: tuple[list[tuple[SourceFile, int]], ExtractOptions]) ->
     return [analyze_file(f, options, max_size) for f, max_size in files]
 
 
+def _analyze_and_store(args: tuple[list[tuple[SourceFile, int, str | None]], ExtractOptions, EntryWriter]) -> list[Result]:
+    """A chunk of cache misses: analyse each file and write its entry (in the worker, so
+    that the parent neither pickles the results again nor writes them)."""
+    files, options, writer = args
+    results = []
+    for source_file, max_size, key in files:
+        result = analyze_file(source_file, options, max_size)
+        if key is not None:
+            writer.write(key, result)
+        results.append(result)
+    return results
+
+
 def _worker_init() -> None:
     """Workers leave SIGINT to the parent (which stops them all), and die with it on Linux
     even when it is killed outright (no orphans burning CPU)."""
@@ -214,24 +239,51 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
         process.join(timeout=5)
 
 
-def summarize(files: list[SourceFile], options: ExtractOptions, max_size: int | dict[str, int], jobs: int) -> list[Result]:
+def summarize(
+    files: list[SourceFile],
+    options: ExtractOptions,
+    max_size: int | dict[str, int],
+    jobs: int,
+    cache: SummaryCache | None = None,
+) -> list[Result]:
     """Per-file summaries, in the order of ``files``. ``max_size`` is one limit for all or
-    one per file path. An interruption (SIGINT, or SIGTERM turned into an exception by the
-    CLI) terminates every worker at once before it propagates."""
+    one per file path. With ``cache``, files whose entry is there are not analysed, and the
+    others' results are written to it. An interruption (SIGINT, or SIGTERM turned into an
+    exception by the CLI) terminates every worker at once before it propagates."""
     sized = [(f, max_size if isinstance(max_size, int) else max_size[f.path]) for f in files]
-    if jobs <= 1 or len(files) < _PARALLEL_THRESHOLD:
-        return [analyze_file(f, options, size) for f, size in sized]
-    chunk = max(8, len(files) // (jobs * 8))
+    if cache is None:
+        return _summarize([(f, size, None) for f, size in sized], options, jobs, None)
+    keys = [cache.key(f, size) for f, size in sized]
+    found: list[Result | None] = [cache.load(key) if key is not None else None for key in keys]
+    todo = [(f, size, key) for (f, size), key, hit in zip(sized, keys, found, strict=True) if hit is None]
+    if todo:
+        fresh = iter(_summarize(todo, options, jobs, cache.writer))
+        found = [hit if hit is not None else next(fresh) for hit in found]
+    cache.close()
+    return [r for r in found if r is not None]
+
+
+def _summarize(
+    sized: list[tuple[SourceFile, int, str | None]], options: ExtractOptions, jobs: int, writer: EntryWriter | None
+) -> list[Result]:
+    if jobs <= 1 or len(sized) < _PARALLEL_THRESHOLD:
+        if writer is None:
+            return [analyze_file(f, options, size) for f, size, _ in sized]
+        return _analyze_and_store((sized, options, writer))
+    chunk = max(8, len(sized) // (jobs * 8))
     chunks = [sized[i : i + chunk] for i in range(0, len(sized), chunk)]
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
     try:
-        futures = [pool.submit(_analyze_chunk, (c, options)) for c in chunks]
+        if writer is None:
+            futures = [pool.submit(_analyze_chunk, ([(f, size) for f, size, _ in c], options)) for c in chunks]
+        else:
+            futures = [pool.submit(_analyze_and_store, (c, options, writer)) for c in chunks]
         results: list[Result] = []
         for files_of_chunk, future in zip(chunks, futures, strict=True):
             try:
                 results.extend(future.result())
             except Exception:  # a worker died or a summary could not cross processes: redo here
-                results.extend(analyze_file(f, options, size) for f, size in files_of_chunk)
+                results.extend(analyze_file(f, options, size) for f, size, _ in files_of_chunk)
     except BaseException:
         _stop_workers(pool)
         raise
@@ -250,15 +302,19 @@ def scan(
     min_priority: str | None = None,
     cwd: str | None = None,
     anchored_excludes: tuple[list[str], str] | None = None,
-    configs=None,
+    configs: ConfigResolver | None = None,
     select: list[str] | None = None,
     ignore: list[str] = (),  # type: ignore[assignment]
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> ScanResult:
     """Scan ``paths``. With ``configs`` (a ``loopwarden.config.ConfigResolver``), each file
     follows the configuration governing it (excludes, gitignore, max-file-size,
     min-priority, select, ignore), and ``catalog=None`` means the built-in catalogue extended
     by every governing configuration's catalogue table.  ``min_priority`` and ``select``
-    given here override the configurations; ``ignore`` adds to theirs."""
+    given here override the configurations; ``ignore`` adds to theirs.  With ``cache_dir``,
+    per-file results and the whole-program result are kept there between runs
+    (``loopwarden.static.cache``); a warm result has no ``program`` and no ``modules``
+    when nothing changed (``scanned`` lists the files)."""
     found = discover_all(
         list(paths), list(excludes), respect_gitignore, cwd=cwd, anchored_excludes=anchored_excludes, configs=configs
     )
@@ -268,26 +324,26 @@ def scan(
 
         catalog = merged_catalog(configs.used() if configs is not None else [])
     sizes = {f.path: configs.for_path(f.path).max_file_size for f in files} if configs is not None else max_file_size
-    results = summarize(files, extract_options(catalog), sizes, jobs)
-    modules = [r for r in results if isinstance(r, ModuleSummary)]
-    ambiguous = prefer_own_root(modules, {f.display: f.root for f in files})
-    skipped += [r for r in results if isinstance(r, Skipped)]
-    skipped += [Skipped(m.path, error) for m in modules for error in m.errors]
+    options = extract_options(catalog)
+    cache, cache_warning = _open_cache(cache_dir, options)
     from loopwarden.static.scripts import console_scripts
 
-    index = ProgramIndex(modules, catalog, scripts=console_scripts(f.root for f in files))
-    skipped += index.errors
-    graph = CallGraph(index)
-    from loopwarden.static.entries import EntryPoints
-    from loopwarden.static.explain import unresolved_calls
-
-    entries = EntryPoints(index, graph)
-    findings, suppressed, notes = build_findings_and_notes(index, graph, entries)
-    findings, hazard_suppressed = _with_hazards(findings, index, graph, cwd, entries)
-    suppressed += len(hazard_suppressed)
-    notes = [n for n in notes if (n.path, n.line) not in set(hazard_suppressed)]
-    skipped += [Skipped(index.function_module[q].path, reason) for q, reason in graph.errors]
-    findings_all = findings
+    scripts = console_scripts(f.root for f in files)  # the projects' declared entry points
+    program_key = _program_key(cache, files, sizes, catalog, cwd, scripts) if cache is not None else None
+    phase = cache.load_program(program_key) if cache is not None and program_key is not None else None
+    modules: list[ModuleSummary] = []
+    program = None
+    if isinstance(phase, ProgramPhase) and cache is not None:
+        cache.close()
+        cache.hits += len(files)  # none analysed, none even read
+    else:
+        results = summarize(files, options, sizes, jobs, cache)
+        modules = [r for r in results if isinstance(r, ModuleSummary)]
+        phase, program = _whole_program(modules, [r for r in results if isinstance(r, Skipped)], files, catalog, cwd, scripts)
+        if cache is not None and program_key is not None:
+            cache.store_program(program_key, phase)
+    skipped += phase.skipped
+    findings = phase.findings
     absolute = {f.display: f.path for f in files}
     shown, hidden = [], 0
     for finding in findings:
@@ -305,21 +361,110 @@ def scan(
     return ScanResult(
         findings=shown,
         skipped=skipped,
-        suppressed=suppressed,
-        files=len(modules),
-        lines=sum(m.lines for m in modules),
+        suppressed=phase.suppressed,
+        files=len(phase.scanned),
+        lines=phase.lines,
         modules=modules,
         hidden=hidden,
-        suppression_notes=notes,
-        unresolved=unresolved_calls(index, graph, entries),
-        program=(index, graph, entries, findings_all),
-        ambiguous_imports=ambiguous,
+        suppression_notes=list(phase.notes),
+        unresolved=list(phase.unresolved),
+        program=program,
+        ambiguous_imports=list(phase.ambiguous),
         unused_excludes=found.unused_excludes,
         discovered=len(files),
+        cache_stats=(cache.hits, cache.misses) if cache is not None else None,
+        cache_warning=cache_warning,
+        scanned=list(phase.scanned),
     )
 
 
-def _with_hazards(findings: list[Finding], index: ProgramIndex, graph: CallGraph, cwd: str | None, entries) -> tuple[list[Finding], list[tuple[str, int]]]:
+@dataclass(frozen=True)
+class ProgramPhase:
+    """What the whole-program phase yields, before the per-file filters (priority, select,
+    ignore): cached whole when no file changed."""
+
+    findings: list[Finding]  # every finding, hazards included, sorted
+    skipped: list[Skipped]  # analysis-stage skips: files, units, index and graph errors
+    suppressed: int
+    notes: list[SuppressionNote]
+    unresolved: list[Unresolved]
+    ambiguous: list[tuple[str, str, tuple[str, ...]]]
+    scanned: list[str]  # display paths of the modules
+    lines: int
+
+
+def _whole_program(
+    modules: list[ModuleSummary],
+    file_skips: list[Skipped],
+    files: list[SourceFile],
+    catalog: Catalog,
+    cwd: str | None,
+    scripts: dict[str, str],
+) -> tuple[ProgramPhase, Program]:
+    ambiguous = prefer_own_root(modules, {f.display: f.root for f in files})
+    skipped = list(file_skips)
+    skipped += [Skipped(m.path, error) for m in modules for error in m.errors]
+    index = ProgramIndex(modules, catalog, scripts=scripts)
+    skipped += index.errors
+    graph = CallGraph(index)
+    from loopwarden.static.entries import EntryPoints
+    from loopwarden.static.explain import unresolved_calls
+
+    entries = EntryPoints(index, graph)
+    findings, suppressed, notes = build_findings_and_notes(index, graph, entries)
+    findings, hazard_suppressed = _with_hazards(findings, index, graph, cwd, entries)
+    suppressed += len(hazard_suppressed)
+    notes = [n for n in notes if (n.path, n.line) not in set(hazard_suppressed)]
+    skipped += [Skipped(index.function_module[q].path, reason) for q, reason in graph.errors]
+    phase = ProgramPhase(
+        findings=findings,
+        skipped=skipped,
+        suppressed=suppressed,
+        notes=notes,
+        unresolved=unresolved_calls(index, graph, entries),
+        ambiguous=ambiguous,
+        scanned=[m.path for m in modules],
+        lines=sum(m.lines for m in modules),
+    )
+    return phase, (index, graph, entries, findings)
+
+
+def _open_cache(cache_dir: str | os.PathLike[str] | None, options: ExtractOptions) -> tuple[SummaryCache | None, str | None]:
+    """The cache for this run, or None and why not (the scan then goes on without it)."""
+    if cache_dir is None:
+        return None, None
+    from loopwarden.static import cache
+
+    try:
+        return cache.open_cache(cache_dir, cache.fingerprint(options)), None
+    except cache.CacheUnavailable as exc:
+        return None, f"{exc}; scanning without the cache"
+
+
+def _program_key(
+    cache: SummaryCache, files: list[SourceFile], sizes: int | dict[str, int], catalog: Catalog, cwd: str | None, scripts: dict[str, str]
+) -> str | None:
+    """The key of the whole-program result: every file's entry key (so its content and
+    identity), its import root, the whole catalogue, the declared console scripts and the
+    directory hazards read from.
+    None when a file cannot be keyed (unreadable, too large): then it is not cached."""
+    import hashlib
+
+    from loopwarden.static.cache import canonical
+
+    digest = hashlib.sha256(cache.fingerprint.encode())
+    digest.update(repr(canonical(catalog)).encode())
+    digest.update(repr(canonical(scripts)).encode())
+    digest.update(f"\0{cwd or os.getcwd()}\0".encode())
+    for f in sorted(files, key=lambda f: f.path):
+        key = cache.key(f, sizes if isinstance(sizes, int) else sizes[f.path])
+        if key is None:
+            return None
+        digest.update(f"{f.path}\0{f.root}\0{key}\n".encode())
+    return digest.hexdigest()
+
+
+def _with_hazards(findings: list[Finding], index: ProgramIndex, graph: CallGraph, cwd: str | None, entries: EntryPoints) -> tuple[list[Finding], list[tuple[str, int]]]:
     """The blocking-call findings plus the hazards an offload brings (loopwarden.hazards), and
     the lines where a suppression comment silenced a hazard."""
     from loopwarden import hazards
