@@ -27,8 +27,8 @@ def test_lock_sites_are_the_lock_blocks_that_hold_offloads(monkeypatch: pytest.M
     monkeypatch.chdir(REPO / "tests" / "hazards" / "fixtures" / "lost_update")
     catalog = default_catalog()
     modules = scan(["app"], catalog, respect_gitignore=False).modules
-    assert not any(s.is_lock for s in collect_sites(modules, catalog))  # offload sites only unless asked
-    sites = [s for s in collect_sites(modules, catalog, locks=True) if s.is_lock]
+    assert not any(s.is_lock for s in collect_sites(modules, catalog, locks=False))
+    sites = [s for s in collect_sites(modules, catalog) if s.is_lock]
     assert [(s.id, s.function, s.callable, s.key, s.holds, s.problem) for s in sites] == [
         ("app/files.py:37:15", "locked", "_config_lock", "app/files.py::locked::async with _config_lock", ("app/files.py:38:14",), None),
         ("app/files.py:42:15", "semaphore_of_one", "_one", "app/files.py::semaphore_of_one::async with _one", ("app/files.py:43:14",), None),

@@ -73,9 +73,10 @@ def wrapper_arg(wrapper: str, catalog: Catalog) -> int | None:
     return found.callable_arg if found is not None else None
 
 
-def collect_sites(modules: list[ModuleSummary], catalog: Catalog, *, locks: bool = False) -> list[Site]:
-    """Every offload site outside test code, with what the scanner says it reaches; with
-    ``locks``, also every ``async with <lock>:`` outside test code that holds one of them."""
+def collect_sites(modules: list[ModuleSummary], catalog: Catalog, *, locks: bool = True) -> list[Site]:
+    """Every offload site outside test code, with what the scanner says it reaches, and
+    (unless ``locks`` is False) every ``async with <lock>:`` outside test code that holds one
+    of them (``Site.is_lock``; loopwarden guard judges those too)."""
     index = ProgramIndex(modules, catalog)
     graph = CallGraph(index)
     sites: list[Site] = []
