@@ -13,11 +13,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from loopwarden.catalog.categories import CATEGORIES, COSTS
 
-__all__ = ["Sink", "Offload", "Hook", "Catalog", "CatalogError", "load_catalog", "default_catalog"]
+__all__ = ["Sink", "Offload", "Hook", "Catalog", "CatalogError", "Symbolic", "Variant", "load_catalog", "default_catalog"]
 
 
 class CatalogError(ValueError):
@@ -35,27 +35,95 @@ class Sink:
     yields: str | None = None
     file_arg: int | None = None  # blocks only when this positional argument is an open file
     path_arg: int | None = None  # does not block when this argument is an in-memory buffer
+    path_keyword: str | None = None  # the same, for an argument given by this keyword (fileobj=)
+
+
+class Symbolic(NamedTuple):
+    """A dotted constant passed as an argument (``socket.SOCK_DGRAM``; flags or-ed together
+    are joined by ``|``). ``Symbolic("?")`` stands for an argument that is not a constant."""
+
+    name: str
+
+
+NOT_CONSTANT = Symbolic("?")
+Constants = tuple[tuple[int | str, object], ...]  # ((position or keyword, value), ...)
+_UNSET = Symbolic("")
+_LOCAL_NAMES = frozenset({"", "localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+
+
+def is_local_address(host: object) -> bool:
+    """An IP literal or the local host: resolving it asks no DNS server."""
+    if host is None:
+        return True
+    if not isinstance(host, str):
+        return False
+    if host.lower() in _LOCAL_NAMES or host.lower().endswith(".localhost"):
+        return True
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
 class ArgumentRule:
-    """A blocking call that returns at once when one argument is a given constant
-    (``thread.join(timeout=0)``, ``executor.shutdown(wait=False)``)."""
+    """A condition on one argument of a call: ``thread.join(timeout=0)`` returns at once,
+    ``socket.getaddrinfo("127.0.0.1", ...)`` asks no DNS server. Any of the conditions given
+    may hold (``equals``, ``absent``, ``none``, ``local_address``, ``flag``); every rule in
+    ``also`` must hold as well."""
 
     position: int | None  # index among the positional arguments (self excluded)
     keyword: str | None
-    equals: object
+    equals: object = _UNSET
+    absent: bool = False  # the argument is not given (only known when every argument was recorded)
+    none: bool = False  # the argument is None
+    local_address: bool = False  # an IP literal, "localhost" or None
+    flag: str | None = None  # a dotted flag or-ed into the argument (fcntl.LOCK_NB)
+    also: tuple[ArgumentRule, ...] = ()
 
-    def matches(self, constants: tuple[tuple[int | str, object], ...]) -> bool:
+    def matches(self, constants: Constants, complete: bool = False) -> bool:
+        return self._holds(constants, complete) and all(rule._holds(constants, complete) for rule in self.also)
+
+    def _holds(self, constants: Constants, complete: bool) -> bool:
+        given = False
         for key, value in constants:
             if key != self.position and key != self.keyword:
                 continue
-            if isinstance(value, bool) or isinstance(self.equals, bool):
-                if value is self.equals:
-                    return True
-            elif value == self.equals:  # 0 == 0.0
+            given = True
+            if self.equals is not _UNSET and _same(value, self.equals):
                 return True
+            if self.none and value is None:
+                return True
+            if self.local_address and is_local_address(value):
+                return True
+            if self.flag is not None and isinstance(value, Symbolic) and self.flag in value.name.split("|"):
+                return True
+        return self.absent and complete and not given
+
+
+def _same(value: object, wanted: object) -> bool:
+    if isinstance(value, Symbolic):
+        return isinstance(wanted, str) and value.name == wanted
+    if isinstance(value, bool) or isinstance(wanted, bool):
+        return value is wanted
+    if isinstance(value, str) != isinstance(wanted, str):
         return False
+    return bool(value == wanted)  # 0 == 0.0
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A call whose arguments make its result a different kind of object, on which some
+    methods do not block: ``socket.socket(AF_INET, SOCK_DGRAM)`` (``connect`` sends
+    nothing), ``queue.Queue()`` without ``maxsize`` (``put`` never waits),
+    ``csv.writer(io.StringIO())`` (writes to memory)."""
+
+    name: str
+    rule: ArgumentRule  # the deciding argument and its condition
+    memory: bool = False  # the variant applies when that argument is an in-memory buffer
 
 
 @dataclass(frozen=True)
@@ -95,6 +163,8 @@ class Catalog:
     duck_methods: dict[str, Sink] = field(default_factory=dict)
     nonblocking: dict[str, list[ArgumentRule]] = field(default_factory=dict)
     entries: list[Any] = field(default_factory=list)  # user [[entry]] rules (catalog.entries.EntryRule)
+    variants: dict[str, list[Variant]] = field(default_factory=dict)  # call symbol -> variants of its result
+    variant_free: dict[str, frozenset[str]] = field(default_factory=dict)  # variant name -> methods that do not block
 
     # -- questions -------------------------------------------------------------------------
     def canonical(self, symbol: str) -> str:
@@ -112,6 +182,13 @@ class Catalog:
         found = self.sinks.get(symbol)
         if found is not None:
             return found
+        if "!" in symbol:  # a member of a variant type: "socket.socket!datagram.connect"
+            head, _, rest = symbol.partition("!")
+            variant, _, member = rest.partition(".")
+            free = self.variant_free.get(variant, frozenset())
+            if member and ("*" in free or member.partition(".")[0] in free):
+                return None
+            return self.sink(f"{head}.{member}" if member else head)
         # A pattern ending in ``.*`` (every method) covers an SDK object's own methods and
         # attributes, not the methods of what one of its calls returned
         # (``client.chat.completions.create(...).model_dump()`` is a method on a response
@@ -126,10 +203,20 @@ class Catalog:
                 return Sink(symbol, pattern.category, operation, pattern.cost)
         return None
 
-    def returns_at_once(self, symbol: str, constants: tuple[tuple[int | str, object], ...]) -> bool:
+    def returns_at_once(self, symbol: str, constants: Constants, complete: bool = False) -> bool:
         """Does this call, with these constant arguments ((position or keyword, value), ...),
-        return without waiting (``Thread.join(timeout=0)``)?"""
-        return bool(constants) and any(rule.matches(constants) for rule in self.nonblocking.get(symbol, ()))
+        return without waiting (``Thread.join(timeout=0)``)? ``complete``: ``constants``
+        lists every argument of the call (non-constants as ``NOT_CONSTANT``), so that an
+        argument not given can be told apart."""
+        return any(rule.matches(constants, complete) for rule in self.nonblocking.get(symbol, ()))
+
+    def watched_names(self) -> frozenset[str]:
+        """Last names of the calls whose arguments a rule reads: the per-file phase records
+        every argument of calls ending so (``.join(...)``, ``getaddrinfo(...)``)."""
+        names = {s.rpartition(".")[2] for s in self.nonblocking}
+        names |= {s.rpartition(".")[2] for s in self.variants}
+        names |= {s.symbol.rpartition(".")[2] for s in self.sinks.values() if s.path_keyword is not None}
+        return frozenset(names)
 
     def duck_sink(self, method: str) -> Sink | None:
         return self.duck_methods.get(method)
@@ -149,7 +236,7 @@ class Catalog:
     # -- building --------------------------------------------------------------------------
     def extend(self, table: Mapping[str, Any], origin: str) -> None:
         """Merge one catalogue table (the built-in TOML or ``[tool.loopwarden.catalog]``)."""
-        known = {"group", "pattern", "types", "offload", "loop_callback", "hook", "nonblocking", "entry"}
+        known = {"group", "pattern", "types", "offload", "loop_callback", "hook", "nonblocking", "entry", "variant"}
         unknown = set(table) - known
         if unknown:
             raise CatalogError(f"{origin}: unknown catalogue key(s) {sorted(unknown)}; expected {sorted(known)}")
@@ -184,6 +271,21 @@ class Catalog:
             symbols, parsed = _parse_nonblocking(rule, f"{origin}: nonblocking[{i}]")
             for symbol in symbols:
                 self.nonblocking.setdefault(symbol, []).append(parsed)
+        for i, raw in enumerate(_table_list(table.get("variant", []), f"{origin}: variant")):
+            where = f"{origin}: variant[{i}]"
+            _check_keys(raw, _VARIANT_KEYS, where)
+            name = raw.get("name")
+            if not isinstance(name, str) or not name.isidentifier():
+                raise CatalogError(f"{where}: 'name' must be an identifier")
+            memory = raw.get("memory", False)
+            if not isinstance(memory, bool):
+                raise CatalogError(f"{where}: 'memory' must be true or false")
+            condition = {k: v for k, v in raw.items() if k in _NONBLOCKING_KEYS - {"symbols"}}
+            argument_rule = _parse_argument_rule(condition, where, need_condition=not memory)
+            free = _str_list(raw.get("free", []), f"{where}.free")
+            self.variant_free[name] = self.variant_free.get(name, frozenset()) | frozenset(free)
+            for symbol in _str_list(raw.get("calls"), f"{where}.calls"):
+                self.variants.setdefault(symbol, []).append(Variant(name, argument_rule, memory))
 
 
 def _str_map(value: Any, where: str) -> dict[str, str]:
@@ -217,7 +319,7 @@ def _check_types(table: dict[str, Any], expected: dict[str, type], where: str) -
 
 
 _GROUP_KEYS = {"category", "cost", "prefix", "symbols", "lazy", "duck"}
-_ENTRY_KEYS = {"name", "cost", "lazy", "duck", "yields", "operation", "file_arg", "path_arg"}
+_ENTRY_KEYS = {"name", "cost", "lazy", "duck", "yields", "operation", "file_arg", "path_arg", "path_keyword"}
 _PATTERN_KEYS = {"match", "category", "cost", "exclude"}
 _OFFLOAD_KEYS = {"name", "method", "callable_arg"}
 _HOOK_KEYS = {"framework", "base", "methods", "decorator"}
@@ -264,7 +366,14 @@ def _group_sinks(group: dict[str, Any], where: str) -> Iterable[Sink]:
             yields=entry.get("yields"),
             file_arg=_check_arg_index(entry.get("file_arg"), f"{where} symbol {name!r}: file_arg"),
             path_arg=_check_arg_index(entry.get("path_arg"), f"{where} symbol {name!r}: path_arg"),
+            path_keyword=_check_keyword(entry.get("path_keyword"), f"{where} symbol {name!r}: path_keyword"),
         )
+
+
+def _check_keyword(value: Any, where: str) -> str | None:
+    if value is not None and (not isinstance(value, str) or not value.isidentifier()):
+        raise CatalogError(f"{where} must be a keyword argument name")
+    return value
 
 
 def _check_arg_index(value: Any, where: str) -> int | None:
@@ -295,12 +404,17 @@ def _parse_pattern(pattern: dict[str, Any], where: str) -> _Pattern:
     )
 
 
-_NONBLOCKING_KEYS = {"symbols", "position", "keyword", "equals"}
+_NONBLOCKING_KEYS = {"symbols", "position", "keyword", "equals", "absent", "none", "local_address", "flag", "also"}
+_VARIANT_KEYS = (_NONBLOCKING_KEYS - {"symbols"}) | {"calls", "name", "memory", "free"}
 
 
 def _parse_nonblocking(rule: dict[str, Any], where: str) -> tuple[list[str], ArgumentRule]:
     _check_keys(rule, _NONBLOCKING_KEYS, where)
     symbols = _str_list(rule.get("symbols"), f"{where}.symbols")
+    return symbols, _parse_argument_rule({k: v for k, v in rule.items() if k != "symbols"}, where)
+
+
+def _parse_argument_rule(rule: dict[str, Any], where: str, need_condition: bool = True) -> ArgumentRule:
     position, keyword = rule.get("position"), rule.get("keyword")
     if position is not None and (not isinstance(position, int) or isinstance(position, bool) or position < 0):
         raise CatalogError(f"{where}: 'position' must be a non-negative integer")
@@ -308,9 +422,29 @@ def _parse_nonblocking(rule: dict[str, Any], where: str) -> tuple[list[str], Arg
         raise CatalogError(f"{where}: 'keyword' must be a string")
     if position is None and keyword is None:
         raise CatalogError(f"{where}: give 'position', 'keyword' or both")
-    if "equals" not in rule or not isinstance(rule["equals"], (bool, int, float, str)):
+    if "equals" in rule and not isinstance(rule["equals"], (bool, int, float, str)):
         raise CatalogError(f"{where}: 'equals' must be a boolean, number or string")
-    return symbols, ArgumentRule(position, keyword, rule["equals"])
+    for key in ("absent", "none", "local_address"):
+        if key in rule and not isinstance(rule[key], bool):
+            raise CatalogError(f"{where}: '{key}' must be true or false")
+    if "flag" in rule and not isinstance(rule["flag"], str):
+        raise CatalogError(f"{where}: 'flag' must be a dotted name")
+    if need_condition and not any(k in rule for k in ("equals", "absent", "none", "local_address", "flag")):
+        raise CatalogError(f"{where}: give a condition: 'equals', 'absent', 'none', 'local_address' or 'flag'")
+    also = []
+    for i, more in enumerate(_table_list(rule.get("also", []), f"{where}.also")):
+        _check_keys(more, _NONBLOCKING_KEYS - {"symbols", "also"}, f"{where}.also[{i}]")
+        also.append(_parse_argument_rule(more, f"{where}.also[{i}]"))
+    return ArgumentRule(
+        position,
+        keyword,
+        rule.get("equals", _UNSET),
+        absent=bool(rule.get("absent", False)),
+        none=bool(rule.get("none", False)),
+        local_address=bool(rule.get("local_address", False)),
+        flag=rule.get("flag"),
+        also=tuple(also),
+    )
 
 
 def _parse_offload(offload: dict[str, Any], where: str) -> Offload:

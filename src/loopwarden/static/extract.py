@@ -15,6 +15,7 @@ import tokenize
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+from loopwarden.catalog import NOT_CONSTANT, Symbolic, Variant
 from loopwarden.static.summary import (
     ATTR,
     CALL,
@@ -82,6 +83,8 @@ class ExtractOptions:
     offload_methods: dict[str, int] = field(default_factory=dict)  # method name -> callable arg
     aliases: dict[str, str] = field(default_factory=dict)
     callback_methods: dict[str, int] = field(default_factory=dict)  # loop.call_soon(cb): cb runs here
+    watched: frozenset[str] = frozenset()  # last names of calls whose every argument is recorded
+    variants: dict[str, tuple[Variant, ...]] = field(default_factory=dict)  # call -> variants of its result
 
 
 def parse_suppressions(source: str) -> dict[int, frozenset | None]:
@@ -249,6 +252,46 @@ class ModuleExtractor:
                         scope.names[target.id] = ("name", f"{prefix}.{target.id}")
 
 
+# Methods and builtins that only work on memory: a critical section made of them is short.
+_MEMORY_METHODS = frozenset(
+    {
+        "get", "pop", "popitem", "popleft", "setdefault", "append", "appendleft", "extend", "insert", "remove",
+        "discard", "add", "update", "clear", "copy", "keys", "values", "items", "index", "count", "__setitem__",
+        "__getitem__", "__delitem__", "__contains__", "move_to_end",
+    }
+)
+_MEMORY_FUNCTIONS = frozenset(
+    {
+        "len", "isinstance", "dict", "list", "set", "tuple", "frozenset", "min", "max", "id", "hash", "bool", "int",
+        "float", "str", "abs", "next", "iter", "monotonic", "time", "perf_counter", "monotonic_ns", "time_ns",
+    }
+)
+_BRIEF_STATEMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return, ast.Pass, ast.Delete, ast.If, ast.Raise)
+
+
+def _brief_body(body: list[ast.stmt]) -> bool:
+    """A ``with lock:`` body that only reads and writes dicts, lists and counters: no loop, no
+    other ``with``, no await, and no call but in-memory container methods and builtins."""
+    if len(body) > 12:
+        return False
+    for stmt in body:
+        if not isinstance(stmt, _BRIEF_STATEMENTS):
+            return False
+        for node in ast.walk(stmt):
+            if isinstance(node, (ast.Await, ast.Yield, ast.YieldFrom, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+                return False
+            if isinstance(node, ast.stmt) and not isinstance(node, _BRIEF_STATEMENTS):
+                return False
+            if isinstance(node, ast.Call):
+                func = node.func
+                if isinstance(func, ast.Attribute):
+                    if func.attr not in _MEMORY_METHODS and func.attr not in _MEMORY_FUNCTIONS:
+                        return False
+                elif not (isinstance(func, ast.Name) and func.id in _MEMORY_FUNCTIONS):
+                    return False
+    return True
+
+
 def _flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Statements of a block, looking into if/try/with blocks (not into defs)."""
     for stmt in body:
@@ -394,7 +437,17 @@ class _Context:
 
     # -- recording -----------------------------------------------------------------------
     def record(
-        self, kind: str, ref: Ref, node: ast.AST, awaited: bool = False, args: tuple = (), consts: tuple = (), fnargs: tuple = ()
+        self,
+        kind: str,
+        ref: Ref,
+        node: ast.AST,
+        awaited: bool = False,
+        args: tuple = (),
+        consts: tuple = (),
+        fnargs: tuple = (),
+        complete: bool = False,
+        kwargs: tuple = (),
+        brief: int = 0,
     ) -> None:
         if ref is None:
             return
@@ -410,8 +463,56 @@ class _Context:
                 args=args,
                 consts=consts,
                 fnargs=fnargs,
+                complete=complete,
+                kwargs=kwargs,
+                brief=brief,
             )
         )
+
+    def constants(self, node: ast.Call, watched: bool) -> tuple[tuple, bool]:
+        """(consts, complete) of a call. Boolean and number constants always; for a call a
+        catalogue rule reads (``watched``), every argument: constants, ``None`` and strings,
+        dotted flags as ``Symbolic("socket.SOCK_DGRAM")``, anything else as NOT_CONSTANT, and
+        whether that is every argument (no ``*args``/``**kwargs``)."""
+        if not watched:
+            return _constants(node), False
+        found: list[tuple] = []
+        complete = True
+        for i, arg in enumerate(node.args):
+            if isinstance(arg, ast.Starred):
+                complete = False
+                break
+            found.append((i, self._argument_constant(arg)))
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                complete = False
+                continue
+            found.append((keyword.arg, self._argument_constant(keyword.value)))
+        return tuple(found), complete
+
+    def _argument_constant(self, node: ast.expr) -> object:
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if value is None or isinstance(value, (bool, int, float)) or (isinstance(value, str) and len(value) <= 100):
+                return value
+            return NOT_CONSTANT
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant):
+            value = node.operand.value
+            return -value if isinstance(value, (int, float)) and not isinstance(value, bool) else NOT_CONSTANT
+        flags = self._flags(node)
+        return Symbolic("|".join(flags)) if flags else NOT_CONSTANT
+
+    def _flags(self, node: ast.expr) -> list[str]:
+        """``socket.SOCK_DGRAM``, ``fcntl.LOCK_EX | fcntl.LOCK_NB``: dotted constants (the last
+        part in capitals), as the module's imports spell them."""
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            left, right = self._flags(node.left), self._flags(node.right)
+            return left + right if left and right else []
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            name = dotted(self.ex.expand(_StaticRef(self).ref(node)))
+            if name and name.rpartition(".")[2].isupper():
+                return [name]
+        return []
 
     # -- statements ----------------------------------------------------------------------
     def visit_block(self, body: Iterable[ast.stmt]) -> None:
@@ -453,7 +554,7 @@ class _Context:
     def stmt_AnnAssign(self, stmt: ast.AnnAssign) -> None:
         value_ref = self.eval(stmt.value) if stmt.value is not None else None
         ann_ref = self.annotation(stmt.annotation)
-        self.bind(stmt.target, ann_ref if ann_ref is not None else value_ref, None)
+        self.bind(stmt.target, _annotated(ann_ref, value_ref), None)
 
     def stmt_AugAssign(self, stmt: ast.AugAssign) -> None:
         self.eval(stmt.value)
@@ -487,10 +588,11 @@ class _Context:
         self.visit_block(stmt.orelse)
 
     def stmt_With(self, stmt: ast.With) -> None:
+        brief = (stmt.end_lineno or stmt.lineno) if len(stmt.items) == 1 and _brief_body(stmt.body) else 0
         for item in stmt.items:
             ref = self.eval(item.context_expr)
             if ref is not None:
-                self.record(ENTER, ("attr", ref, "__enter__"), item.context_expr)
+                self.record(ENTER, ("attr", ref, "__enter__"), item.context_expr, brief=brief)
             if item.optional_vars is not None:
                 self.bind(item.optional_vars, ref)
         self.visit_block(stmt.body)
@@ -696,7 +798,7 @@ class _Context:
             value_ref = body_ctx.eval(stmt.value) if stmt.value is not None else None
             ann = self.annotation(stmt.annotation)
             value_ref = body_ctx.field_default(stmt.value, value_ref)
-            cls.attrs[stmt.target.id] = _union(cls.attrs.get(stmt.target.id), ann if ann is not None else value_ref, canonical=True)
+            cls.attrs[stmt.target.id] = _union(cls.attrs.get(stmt.target.id), _annotated(ann, value_ref), canonical=True)
         elif isinstance(stmt, ast.Assign):
             ref = body_ctx.field_default(stmt.value, body_ctx.eval(stmt.value))
             for target in stmt.targets:
@@ -805,6 +907,8 @@ class _Context:
         runner = _thread_runner(canonical, node.func)
         arg_refs = [self._argument(a, callee, i, canonical, runs_elsewhere=runner is not None and runner[0] == i) for i, a in enumerate(node.args)]
         fnargs = [(i, r) for i, (a, r) in enumerate(zip(node.args, arg_refs, strict=True)) if _may_be_function(a, r)]
+        watched = written_name(node.func).rpartition(".")[2] in self.ex.options.watched or (canonical or "") in self.ex.options.variants
+        kw_refs: list[tuple[str, Ref]] = []
         for keyword in node.keywords:
             if isinstance(keyword.value, ast.Lambda) and canonical in _INLINE_CALLERS:
                 self.eval(keyword.value.body)  # sorted(items, key=lambda p: p.stat().st_mtime)
@@ -813,6 +917,8 @@ class _Context:
                 self._argument(keyword.value, callee, -1, canonical, runs_elsewhere=elsewhere)
             else:
                 value = self.eval(keyword.value)
+                if watched and keyword.arg is not None and value is not None:
+                    kw_refs.append((keyword.arg, value))
                 if keyword.arg is not None and _may_be_function(keyword.value, value):
                     fnargs.append((keyword.arg, value))
                     if keyword.arg == "key" and canonical in _INLINE_CALLERS:
@@ -829,8 +935,17 @@ class _Context:
             self._startup_callables(node.args[1])
         if canonical in _INLINE_FUNCTION_FIRST and fnargs and fnargs[0][0] == 0:
             self.record(CALL, fnargs[0][1], node.args[0])  # map(load, paths): load runs here
+        consts, complete = self.constants(node, watched)
         self.record(
-            CALL, callee, node, awaited=awaited, args=tuple(arg_refs[:2]), consts=_constants(node), fnargs=tuple(fnargs)
+            CALL,
+            callee,
+            node,
+            awaited=awaited,
+            args=tuple(arg_refs[:2]),
+            consts=consts,
+            fnargs=tuple(fnargs),
+            complete=complete,
+            kwargs=tuple(kw_refs),
         )
         self._note_container_item(node, arg_refs)
         if isinstance(node.func, ast.Attribute) and node.func.attr in self.ex.options.callback_methods:
@@ -840,7 +955,11 @@ class _Context:
         dynamic = _dynamic_lookup(node, canonical, arg_refs)
         if dynamic is not None:
             return dynamic
-        return _call_result(callee, canonical, arg_refs)
+        result = _call_result(callee, canonical, arg_refs)
+        variants = self.ex.options.variants.get(canonical or "")
+        if variants and result is not None:
+            return _variant(result, variants, consts, complete, arg_refs, dict(kw_refs))
+        return result
 
     def _note_container_item(self, node: ast.Call, arg_refs: list[Ref]) -> None:
         """``futs = set(); futs.add(run_coroutine_threadsafe(...))``: the set holds futures."""
@@ -1129,6 +1248,33 @@ def _call_result(callee: Ref, canonical: str | None, arg_refs: list[Ref]) -> Ref
     if index is not None and len(arg_refs) > index and arg_refs[index] is not None:
         return ("seq", ("elem", arg_refs[index]))  # sorted(p.glob("*")) holds Paths
     return ("call", callee) if callee is not None else None
+
+
+def _annotated(annotation: Ref, value: Ref) -> Ref:
+    """An annotated assignment's value: the annotation's type, unless the value is a variant
+    its call's arguments decided (``q: queue.Queue = queue.Queue()`` is an unbounded queue)."""
+    if value is not None and value[0] == "variant":
+        return value
+    return annotation if annotation is not None else value
+
+
+def _variant(result: Ref, variants: tuple[Variant, ...], consts: tuple, complete: bool, arg_refs: list[Ref], kw_refs: dict[str, Ref]) -> Ref:
+    """``socket.socket(AF_INET, SOCK_DGRAM)``: the result is the ``datagram`` variant of a
+    socket; ``csv.writer(buf)``: the ``memory`` variant when ``buf`` turns out to be an
+    in-memory buffer (decided by the whole-program phase)."""
+    for variant in variants:
+        rule = variant.rule
+        if variant.memory:
+            argument = None
+            if rule.keyword is not None:
+                argument = kw_refs.get(rule.keyword)
+            if argument is None and rule.position is not None and rule.position < len(arg_refs):
+                argument = arg_refs[rule.position]
+            if argument is not None:
+                return ("variant", result, argument, variant.name)
+        elif rule.matches(consts, complete):
+            return ("variant", result, None, variant.name)
+    return result
 
 
 def _is_instantiation(ref: Ref) -> bool:

@@ -31,6 +31,7 @@ _PROTOCOL_BASES = ("typing.Protocol", "typing_extensions.Protocol", "abc.ABC")
 _TYPED = frozenset({"inst", "extinst", "func", "class"})
 _MAX_ALTERNATIVES = 6
 _MAP_GETTERS = frozenset({"get", "pop", "setdefault", "__getitem__"})
+IN_MEMORY_TYPES = frozenset({"io.BytesIO", "io.StringIO", "builtins.bytes", "builtins.str", "builtins.bytearray", "builtins.memoryview"})
 
 
 class ProgramIndex:
@@ -183,7 +184,22 @@ class ProgramIndex:
             return self._best_of(self.resolve(r) for r in ref[1])
         if kind == "param":
             return self._parameter(ref[1], ref[2])
+        if kind == "variant":
+            return self._variant(ref)
         return None
+
+    def _variant(self, ref: Ref) -> Value:
+        """``("variant", call ref, argument ref or None, name)``: the call's result is the named
+        variant of its type (``socket.socket!datagram``), when the argument (if any) is an
+        in-memory buffer."""
+        value = self.resolve(ref[1])
+        if value is None or value[0] != "extinst" or value[1].endswith("()") or "!" in value[1]:
+            return value
+        if ref[2] is not None:
+            argument = self.resolve(ref[2])
+            if argument is None or argument[0] != "extinst" or argument[1] not in IN_MEMORY_TYPES:
+                return value
+        return ("extinst", f"{value[1]}!{ref[3]}")
 
     def _parameter(self, function: str, index: int) -> Value:
         """An unannotated parameter: the functions (or classes) that callers pass for it

@@ -14,8 +14,8 @@ from collections import deque
 from dataclasses import dataclass
 
 from loopwarden.catalog import Hook, Sink
-from loopwarden.static.index import ProgramIndex, Value
-from loopwarden.static.summary import ATTR, CALL, CONSUME, OFFLOAD, CallSite, FunctionSummary, Ref, internal_error
+from loopwarden.static.index import IN_MEMORY_TYPES, ProgramIndex, Value
+from loopwarden.static.summary import ATTR, CALL, CONSUME, ENTER, OFFLOAD, CallSite, FunctionSummary, Ref, internal_error
 
 DIRECT_ASYNC = "DIRECT_ASYNC"
 ASYNC_REACHABLE = "ASYNC_REACHABLE"
@@ -35,7 +35,6 @@ _COMMON_METHODS = frozenset(
 # Calls that open a handle whose later operations belong to the same finding.
 _HANDLE_CATEGORIES = frozenset({"FILE_OPEN", "TEMPFILE", "ARCHIVE", "SUBPROCESS", "DB"})
 _COST_RANK = {"free": 0, "cheap": 1, "heavy": 2}
-_IN_MEMORY_TYPES = frozenset({"io.BytesIO", "io.StringIO", "builtins.bytes", "builtins.str", "builtins.bytearray", "builtins.memoryview"})
 
 
 @dataclass(frozen=True)
@@ -92,6 +91,7 @@ class CallGraph:
         self._hooks: list[Root] | None = None
         self._lifespan: set[str] | None = None
         self._offload_entry = {q for q, fn in index.functions.items() if self._decorated_with_offload(fn)}
+        self._long_locks = self._locks_held_long()
         self._project_wrappers = self._find_project_wrappers()
         for qualname, fn in index.functions.items():
             try:
@@ -99,6 +99,35 @@ class CallGraph:
             except Exception as exc:  # a bug here must cost one function, not the whole scan
                 self.edges[qualname], self.sinks[qualname] = [], []
                 self.errors.append((qualname, internal_error(exc, f"the analysis of function {fn.local_name}")))
+
+    def _locks_held_long(self) -> set[Ref]:
+        """Receivers (as written, module-qualified) of ``with`` blocks whose body may do more
+        than memory work, and of explicit ``.acquire()`` calls: waiting for such a lock may
+        take long. A lock only ever held around dict and list operations is not."""
+        found: set[Ref] = set()
+        for fn in self.index.functions.values():
+            for site in fn.calls:
+                ref = site.ref
+                if ref is None or ref[0] != "attr":
+                    continue
+                if (site.kind == ENTER and not site.brief) or (site.kind == CALL and ref[2] == "acquire"):
+                    found.add(ref[1])
+        return found
+
+    def _short_critical_sections(self, sinks: list[SinkHit], edges: list[Edge]) -> list[SinkHit]:
+        """Drop ``with lock:`` hits whose body only works on memory: nothing in it blocks or
+        calls project code, and the lock is held that briefly everywhere it is taken."""
+        kept = []
+        for hit in sinks:
+            site = hit.site
+            if site.kind == ENTER and site.brief and hit.sink.category == "LOCK_WAIT" and site.ref[1] not in self._long_locks:
+                first, last = site.end_line + 1, site.brief
+                busy = any(first <= other.site.line <= last for other in sinks if other is not hit)
+                busy = busy or any(first <= edge.line <= last for edge in edges)
+                if not busy:
+                    continue
+            kept.append(hit)
+        return kept
 
     # -- per function --------------------------------------------------------------------
     def _analyze(self, fn: FunctionSummary) -> tuple[list[Edge], list[SinkHit]]:
@@ -128,6 +157,8 @@ class CallGraph:
                 hit = self._sink(value, site, fn.is_module_body)
                 if hit is not None:
                     sinks.append(hit)
+        if any(site.brief for site in fn.calls):
+            sinks = self._short_critical_sections(sinks, edges)
         return edges, sinks
 
     def _edges_to(self, value: Value, site: CallSite) -> list[Edge]:
@@ -247,22 +278,25 @@ class CallGraph:
     def _arguments_block(self, sink: Sink, site: CallSite) -> bool:
         """For APIs that take a stream or a path: is this call's argument a real file?
         (And does a constant argument make it return at once: ``join(timeout=0)``?)"""
-        if self.catalog.returns_at_once(sink.symbol, site.consts):
+        if self.catalog.returns_at_once(sink.symbol, site.consts, site.complete):
             return False
         if sink.file_arg is not None:
             kind = self._argument_kind(site, sink.file_arg)
             return kind == "file"
-        if sink.path_arg is not None:
-            return self._argument_kind(site, sink.path_arg) != "memory"
+        if sink.path_arg is not None or sink.path_keyword is not None:
+            return self._argument_kind(site, sink.path_arg, sink.path_keyword) != "memory"
         return True
 
-    def _argument_kind(self, site: CallSite, index: int) -> str:
-        if index >= len(site.args):
+    def _argument_kind(self, site: CallSite, index: int | None, keyword: str | None = None) -> str:
+        ref = next((r for k, r in site.kwargs if k == keyword), None) if keyword is not None else None
+        if ref is None and index is not None and index < len(site.args):
+            ref = site.args[index]
+        if ref is None:
             return "unknown"
-        value = self.index.resolve(site.args[index])
+        value = self.index.resolve(ref)
         if value is None or value[0] != "extinst":
             return "unknown"
-        if value[1] in _IN_MEMORY_TYPES:
+        if value[1] in IN_MEMORY_TYPES:
             return "memory"
         sink = self.catalog.sink(f"{value[1]}.read")
         return "file" if sink is not None and sink.category == "FILE_IO" else "unknown"

@@ -61,6 +61,8 @@ def extract_options(catalog: Catalog) -> ExtractOptions:
         offload_methods={o.method: o.callable_arg for o in catalog.offloads if o.method},
         aliases=dict(catalog.aliases),
         callback_methods={c.method: c.callable_arg for c in catalog.loop_callbacks if c.method},
+        watched=catalog.watched_names(),
+        variants={symbol: tuple(found) for symbol, found in catalog.variants.items()},
     )
 
 

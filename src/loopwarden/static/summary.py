@@ -53,6 +53,9 @@ class CallSite(NamedTuple):
     via: tuple = ()  # (callee ref, argument index): a lambda handed to callee, assumed run here
     consts: tuple = ()  # ((position or keyword, value), ...): boolean and number constant arguments
     fnargs: tuple = ()  # ((position or keyword, ref), ...): arguments that may be functions (callbacks)
+    complete: bool = False  # consts lists every argument (calls a catalogue rule reads; non-constants as Symbolic("?"))
+    kwargs: tuple = ()  # ((keyword, ref), ...): keyword arguments of such calls (fileobj=io.BytesIO(...))
+    brief: int = 0  # a `with` whose body looks like memory work only (dict/list methods, builtins): its last line
 
 
 @dataclass(frozen=True)
