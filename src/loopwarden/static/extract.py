@@ -695,6 +695,8 @@ class _Context:
         fn.is_cached = any(n.rpartition(".")[2] in _CACHING_DECORATORS for n in decorator_names)
         fn.decorator_args = decorator_args(node)
         fn.loop_spans = loop_spans(node)
+        if not fn.is_async:
+            fn.flag_returns, fn.raises_on_loop = _Preamble(inner, node).read()
         if class_qualname is None and not self.fn.is_module_body:
             self.scope.names[node.name] = ("name", fn.qualname)
         return fn
@@ -874,6 +876,20 @@ class _Context:
         return self.lookup(node.id)
 
     def expr_Constant(self, node: ast.Constant) -> Ref:
+        # A string that names a module or class ("pkg.mod:Name", "pkg.mod.Name"): registries
+        # load classes from such strings through importlib.import_module + getattr.
+        if isinstance(node.value, str) and len(node.value) <= 200 and _IMPORT_PATH.match(node.value):
+            return ("str", node.value)
+        return None
+
+    def expr_Dict(self, node: ast.Dict) -> Ref:
+        for key in node.keys:
+            if key is not None:
+                self.eval(key)
+        refs = [self.eval(v) for v in node.values]
+        strings = [r for r in refs if r is not None]
+        if strings and len(strings) <= 32 and all(r[0] == "str" for r in strings):
+            return ("map", _union(*strings))  # {"s3": "plugins.s3:S3Store", ...}
         return None
 
     def expr_Attribute(self, node: ast.Attribute) -> Ref:
@@ -960,6 +976,16 @@ class _Context:
         if variants and result is not None:
             return _variant(result, variants, consts, complete, arg_refs, dict(kw_refs))
         return result
+
+    def returned_call(self, node: ast.Call) -> Ref:
+        """The ref of a returned call, without recording anything again: an offload
+        (``asyncio.to_thread(f)``) as its result, any other call as ``("call", callee)``."""
+        callee = _StaticRef(self).ref(node.func)
+        name = dotted(self.ex.expand(callee))
+        canonical = self._canonical(name) if name else None
+        if self._offload_arg(canonical, node.func) is not None:
+            return ("offres", None)
+        return ("call", callee) if callee is not None else None
 
     def _note_container_item(self, node: ast.Call, arg_refs: list[Ref]) -> None:
         """``futs = set(); futs.add(run_coroutine_threadsafe(...))``: the set holds futures."""
@@ -1129,6 +1155,8 @@ class _Context:
     def expr_List(self, node: ast.List) -> Ref:
         refs = [self.eval(e) for e in node.elts]
         first = next((r for r in refs if r is not None), None)
+        if first is not None and first[0] == "str" and len(refs) <= 32 and all(r is None or r[0] == "str" for r in refs):
+            return ("seq", _union(*refs))  # names of plugin classes
         if first is not None:
             return ("seq", first)
         return ("call", ("name", "builtins.list")) if not node.elts else None  # `[]`: items come later
@@ -1211,8 +1239,15 @@ def _thread_runner(canonical: str | None, func: ast.expr) -> tuple[int, str] | N
 
 def _may_be_function(node: ast.expr, ref: Ref) -> bool:
     """An argument that may be a function passed as a value (``factory=build_store``,
-    ``callback=self.done``): a plain name or attribute bound to a name, a method or a parameter."""
-    return isinstance(node, (ast.Name, ast.Attribute)) and ref is not None and ref[0] in ("name", "attr", "param")
+    ``callback=self.done``): a plain name or attribute bound to a name, a method or a
+    parameter; or a string naming a class to load (``load_class("plugins.s3:S3Store")``)."""
+    if ref is None:
+        return False
+    if isinstance(node, ast.Constant):
+        return ref[0] == "str"
+    if isinstance(node, ast.Subscript) or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"):
+        return ref[0] in ("elem", "call")  # REGISTRY[kind], REGISTRY.get(kind): a string, perhaps
+    return isinstance(node, (ast.Name, ast.Attribute)) and ref[0] in ("name", "attr", "param")
 
 
 def _dynamic_lookup(node: ast.Call, canonical: str | None, arg_refs: list[Ref]) -> Ref:
@@ -1223,10 +1258,14 @@ def _dynamic_lookup(node: ast.Call, canonical: str | None, arg_refs: list[Ref]) 
         name = args[0].value
         if isinstance(name, str) and name and not name.startswith(".") and all(p.isidentifier() for p in name.split(".")):
             return ("name", name)
+    if canonical == "importlib.import_module" and len(args) == 1 and arg_refs[0] is not None:
+        return ("dynmod", arg_refs[0])  # a module named by a string that flows here
     if canonical == "builtins.getattr" and len(args) >= 2 and isinstance(args[1], ast.Constant) and arg_refs[0] is not None:
         attr = args[1].value
         if isinstance(attr, str) and attr.isidentifier():
             return ("attr", arg_refs[0], attr)
+    if canonical == "builtins.getattr" and len(args) >= 2 and arg_refs[1] is not None:
+        return ("dynattr", arg_refs[0], arg_refs[1])  # getattr(module, class_name)
     return None
 
 
@@ -1256,6 +1295,168 @@ def _annotated(annotation: Ref, value: Ref) -> Ref:
     if value is not None and value[0] == "variant":
         return value
     return annotation if annotation is not None else value
+
+
+_IMPORT_PATH = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*(?::[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*|(?:\.[A-Za-z_]\w*))$")
+_LOOP_GETTERS = frozenset({"asyncio.get_running_loop", "asyncio._get_running_loop", "asyncio.events._get_running_loop", "asyncio.get_event_loop"})
+_RUNNING_LOOP_GETTERS = _LOOP_GETTERS - {"asyncio.get_event_loop"}  # these fail or give None without a running loop
+_KWARG_GETTERS = frozenset({"get", "pop"})
+
+
+class _Preamble:
+    """What a sync function does before anything else, read from its first statements:
+    ``if flag: return self._async_impl(...)`` (called with ``flag=True`` it only makes a
+    coroutine), or a check that raises when an event loop is running (it never blocks one).
+    Only statements without other calls may come before."""
+
+    def __init__(self, ctx: _Context, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        self.ctx = ctx
+        self.node = node
+        args = node.args
+        self.params = set(ctx.fn.params)
+        self.kwargs = args.kwarg.arg if args.kwarg is not None else None
+        self.flags: dict[str, str] = {}  # local name -> the parameter or keyword it holds
+        self.loops: dict[str, bool] = {}  # local name -> holds a loop (True: only when one runs)
+
+    def read(self) -> tuple[tuple[tuple[str, int, Ref], ...], bool]:
+        found: list[tuple[str, int, Ref]] = []
+        for position, stmt in enumerate(self.node.body[:12]):
+            if position == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+                continue  # docstring
+            if isinstance(stmt, ast.If):
+                if self._raises_on_loop(stmt):
+                    return tuple(found), True
+                flag = self._flag(stmt.test)
+                if flag is not None and not self._calls(stmt.test):
+                    returned = self._returned(stmt.body)
+                    if returned is not None:
+                        index = self.ctx.fn.params.index(flag) if flag in self.params else -1
+                        found.append((flag, index, returned))
+                        if not stmt.orelse:
+                            continue
+                if self._calls(stmt):
+                    break
+                continue
+            if isinstance(stmt, ast.Try) and self._try_raises_on_loop(stmt):
+                return tuple(found), True
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                name = stmt.targets[0].id
+                flag = self._flag(stmt.value)
+                if flag is not None:
+                    self.flags[name] = flag
+                    continue
+                getter = self._loop_getter(stmt.value)
+                if getter is not None:
+                    self.loops[name] = getter in _RUNNING_LOOP_GETTERS
+                    continue
+            if self._calls(stmt):
+                break
+        return tuple(found), False
+
+    def _calls(self, node: ast.AST) -> bool:
+        return any(isinstance(n, ast.Call) for n in ast.walk(node))
+
+    def _name(self, node: ast.expr) -> str:
+        return dotted(self.ctx.ex.expand(_StaticRef(self.ctx).ref(node))) or ""
+
+    def _flag(self, test: ast.expr) -> str | None:
+        """``flag``, ``flag is True``, ``flag == True``, ``kwargs.get("flag")``, ``kwargs.get("flag", False) is True``."""
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Is, ast.Eq)):
+            right = test.comparators[0]
+            if isinstance(right, ast.Constant) and right.value is True:
+                return self._flag(test.left)
+            return None
+        if isinstance(test, ast.Name):
+            if test.id in self.flags:
+                return self.flags[test.id]
+            return test.id if test.id in self.params else None
+        if (
+            isinstance(test, ast.Call)
+            and isinstance(test.func, ast.Attribute)
+            and test.func.attr in _KWARG_GETTERS
+            and isinstance(test.func.value, ast.Name)
+            and test.func.value.id == self.kwargs
+            and test.args
+            and isinstance(test.args[0], ast.Constant)
+            and isinstance(test.args[0].value, str)
+            and all(isinstance(a, ast.Constant) for a in test.args[1:])
+        ):
+            return test.args[0].value
+        if isinstance(test, ast.Subscript) and isinstance(test.value, ast.Name) and test.value.id == self.kwargs:
+            key = test.slice
+            return key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+        return None
+
+    def _returned(self, body: list[ast.stmt]) -> Ref:
+        """``return <call>`` as the branch's first statement (after a docstring-free
+        preamble without calls): the ref of the call, made on the caller's thread."""
+        for stmt in body:
+            if isinstance(stmt, ast.Return) and isinstance(stmt.value, ast.Call):
+                return self.ctx.returned_call(stmt.value)
+            if self._calls(stmt):
+                return None
+        return None
+
+    def _loop_getter(self, node: ast.expr) -> str | None:
+        if isinstance(node, ast.Call) and not node.args:
+            name = self._name(node.func)
+            if name in _LOOP_GETTERS:
+                return name
+        return None
+
+    def _running(self, test: ast.expr) -> bool:
+        """A test that holds when an event loop is running in this thread."""
+        if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+            return any(self._running(v) for v in test.values) and all(self._running(v) or self._loop_value(v) for v in test.values)
+        if isinstance(test, ast.Call) and isinstance(test.func, ast.Attribute) and test.func.attr == "is_running" and not test.args:
+            return self._loop_value(test.func.value)
+        if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.IsNot):
+            right = test.comparators[0]
+            return isinstance(right, ast.Constant) and right.value is None and self._running_loop(test.left)
+        return self._running_loop(test)
+
+    def _loop_value(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in self.loops
+        if isinstance(node, ast.Compare) and len(node.ops) == 1 and isinstance(node.ops[0], ast.IsNot):
+            return self._loop_value(node.left)
+        return self._loop_getter(node) is not None
+
+    def _running_loop(self, node: ast.expr) -> bool:
+        if isinstance(node, ast.Name):
+            return self.loops.get(node.id, False)
+        getter = self._loop_getter(node)
+        return getter is not None and getter in _RUNNING_LOOP_GETTERS and getter != "asyncio.get_running_loop"
+
+    def _raises_on_loop(self, stmt: ast.If) -> bool:
+        return bool(stmt.body) and isinstance(stmt.body[0], ast.Raise) and self._running(stmt.test) and not self._calls_besides_loop(stmt.test)
+
+    def _calls_besides_loop(self, test: ast.expr) -> bool:
+        for node in ast.walk(test):
+            if isinstance(node, ast.Call):
+                if isinstance(node.func, ast.Attribute) and node.func.attr == "is_running":
+                    continue
+                if self._loop_getter(node) is None:
+                    return True
+        return False
+
+    def _try_raises_on_loop(self, stmt: ast.Try) -> bool:
+        """``try: asyncio.get_running_loop() except RuntimeError: ... else: raise ...``, or the
+        same that keeps the loop (``loop = ...; except RuntimeError: loop = None``) for a later
+        ``if loop: raise``."""
+        if len(stmt.body) != 1 or stmt.finalbody:
+            return False
+        only = stmt.body[0]
+        value = only.value if isinstance(only, (ast.Expr, ast.Assign)) else None
+        if value is None or self._loop_getter(value) != "asyncio.get_running_loop":
+            return False
+        if not stmt.handlers or any(self._calls(h) for h in stmt.handlers):
+            return False
+        if stmt.orelse:
+            return isinstance(stmt.orelse[0], ast.Raise)
+        if isinstance(only, ast.Assign) and len(only.targets) == 1 and isinstance(only.targets[0], ast.Name):
+            self.loops[only.targets[0].id] = True  # bound only when a loop runs (else None)
+        return False
 
 
 def _variant(result: Ref, variants: tuple[Variant, ...], consts: tuple, complete: bool, arg_refs: list[Ref], kw_refs: dict[str, Ref]) -> Ref:

@@ -28,7 +28,9 @@ _STDLIB_MODULES = frozenset(sys.stdlib_module_names) | frozenset(sys.builtin_mod
 _MAX_ROUNDS = 4  # re-resolutions of a cycle's head before its value is taken as it is
 _FINAL = 1 << 30  # "depends on no ref in progress"
 _PROTOCOL_BASES = ("typing.Protocol", "typing_extensions.Protocol", "abc.ABC")
-_TYPED = frozenset({"inst", "extinst", "func", "class"})
+_TYPED = frozenset({"inst", "extinst", "func", "class", "str", "strpart"})
+# str methods whose results are parts of the string: ("a.b:C".partition(":") holds "a.b" and "C")
+_STRING_PARTS = frozenset({"split", "rsplit", "partition", "rpartition", "strip", "rstrip", "lstrip", "removeprefix", "removesuffix", "replace"})
 _MAX_ALTERNATIVES = 6
 _MAP_GETTERS = frozenset({"get", "pop", "setdefault", "__getitem__"})
 IN_MEMORY_TYPES = frozenset({"io.BytesIO", "io.StringIO", "builtins.bytes", "builtins.str", "builtins.bytearray", "builtins.memoryview"})
@@ -186,8 +188,53 @@ class ProgramIndex:
             return self._parameter(ref[1], ref[2])
         if kind == "variant":
             return self._variant(ref)
+        if kind == "str":
+            return ref
+        if kind == "dynmod":
+            return self._dynamic_module(self.resolve(ref[1]))
+        if kind == "dynattr":
+            return self._dynamic_attribute(self.resolve(ref[1]), self.resolve(ref[2]))
         return None
 
+    @staticmethod
+    def _strings(value: Value) -> list[str]:
+        if value is None:
+            return []
+        if value[0] == "str":
+            return [value[1]]
+        if value[0] == "any":
+            return [v[1] for v in value[1] if v is not None and v[0] == "str"]
+        return []
+
+    def _dynamic_module(self, value: Value) -> Value:
+        """``importlib.import_module(name)`` with ``name`` a string from a registry or a
+        setting (``"pkg.mod:Name"``, ``"pkg.mod.Name"``, perhaps split later): the project
+        module it names."""
+        found: list[Value] = []
+        for text in self._strings(value):
+            path = text.partition(":")[0]
+            while path and path not in self._module_names:
+                path = path.rpartition(".")[0]
+            if path:
+                module = ("module", self._module_names[path].module)
+                if module not in found:
+                    found.append(module)
+        if not found:
+            return None
+        return found[0] if len(found) == 1 else ("any", tuple(found[:_MAX_ALTERNATIVES]))
+
+    def _dynamic_attribute(self, obj: Value, name: Value) -> Value:
+        """``getattr(module, name)`` with ``name`` from such a string: the class or function
+        the string names (its last part), in the module when known, else by the full name."""
+        values: list[Value] = []
+        for text in self._strings(name):
+            attr = text.rpartition(":")[2].rpartition(".")[2]
+            if obj is not None and obj[0] in ("module", "any"):
+                values.append(self.attribute(obj, attr))
+            else:
+                value = self.resolve_name(text.replace(":", "."))
+                values.append(value if value is not None and value[0] in ("class", "func") else None)
+        return self._best_of(values)
     def _variant(self, ref: Ref) -> Value:
         """``("variant", call ref, argument ref or None, name)``: the call's result is the named
         variant of its type (``socket.socket!datagram``), when the argument (if any) is an
@@ -210,7 +257,7 @@ class ProgramIndex:
         for ref in self._param_values.get((function, index), ()):
             value = self.resolve(ref)
             members = value[1] if value is not None and value[0] == "any" else (value,)
-            values.extend(m for m in members if m is not None and m[0] in ("func", "class"))
+            values.extend(m for m in members if m is not None and m[0] in ("func", "class", "str"))
         return self._best_of(values)
 
     def _bind_function_arguments(self) -> dict[tuple[str, int], list[Ref]]:
@@ -316,6 +363,8 @@ class ProgramIndex:
             return ("ext", self.catalog.canonical(f"{value[1]}.{attr}"))
         if kind == "extinst":
             return ("ext", self.catalog.canonical(f"{value[1]}.{attr}"))
+        if kind == "str":  # "pkg.mod:Name".partition(":"): parts of the same string
+            return ("strpart", value[1]) if attr in _STRING_PARTS else None
         if kind == "map":  # d.get(key), d.pop(key), d.values()
             if attr in _MAP_GETTERS:
                 return ("mapget", value[1])
@@ -447,6 +496,8 @@ class ProgramIndex:
             return ("extinst", f"{callee[1]}()")
         if kind == "mapget":
             return callee[1]
+        if kind == "strpart":
+            return ("str", callee[1])
         if kind == "mapvalues":
             return ("seq", callee[1])
         return None
@@ -467,6 +518,8 @@ class ProgramIndex:
             return self._best_of(self.element(v, ref) for v in value[1])
         if value[0] in ("seq", "map"):
             return value[1]
+        if value[0] == "str":  # an item of "a.b:C".partition(":")
+            return value
         if value[0] == "extinst":
             if value[1].endswith("()"):
                 sink = self.catalog.sink(value[1][:-2])

@@ -169,12 +169,45 @@ class CallGraph:
             return [Edge(e.target, e.line, inferred=True) for e in edges]
         if value[0] == "class" and site.kind == CALL:
             return [Edge(m, site.line) for m in self.index.constructor_methods(value[1]) if self._runs_here(m)]
-        if value[0] != "func" or not self._runs_here(value[1]):
+        if value[0] != "func" or not self._runs_here(value[1]) or self._returns_coroutine(value[1], site):
             return []
         edges = [Edge(value[1], site.line)]
         if self.index.is_abstract_method(value[1]):
             edges += [Edge(o, site.line, inferred=True) for o in self._sync_overrides(value[1])]
         return edges
+
+    def _returns_coroutine(self, qualname: str, site: CallSite) -> bool:
+        """``embedding(..., aembedding=True)`` where ``embedding`` starts with ``if aembedding:
+        return self._aembedding(...)``: with that constant flag the call only makes a
+        coroutine (or a task, or an offload), its blocking body does not run here."""
+        fn = self.index.functions.get(qualname)
+        if fn is None or not fn.flag_returns or not site.consts:
+            return False
+        for name, index, returned in fn.flag_returns:
+            flagged = any(_truthy(v) and (k == name or (index >= 0 and k == index)) for k, v in site.consts)
+            if flagged and self._makes_coroutine(returned):
+                return True
+        return False
+
+    def _makes_coroutine(self, ref: Ref) -> bool:
+        if ref is None:
+            return False
+        if ref[0] == "offres":  # return asyncio.to_thread(...)
+            return True
+        if ref[0] != "call":
+            return False
+        value = self.index.resolve(ref[1])
+        members = value[1] if value is not None and value[0] == "any" else (value,)
+        if not members or any(m is None for m in members):
+            return False
+        for member in members:
+            if member[0] == "func":
+                fn = self.index.functions.get(member[1])
+                if fn is None or not fn.is_async:
+                    return False
+            elif not (member[0] == "ext" and member[1].split(".")[0] == "asyncio"):
+                return False
+        return True
 
     def _note_async_call(self, caller: str, value: Value, line: int) -> None:
         for target in self._async_functions(value):
@@ -222,8 +255,8 @@ class CallGraph:
         """Does calling ``qualname`` run its body on the caller's thread, right there?
         A sync generator's body runs only where it is iterated (``iterated``)."""
         fn = self.index.functions.get(qualname)
-        if fn is None or fn.is_async or qualname in self._offload_entry:
-            return False
+        if fn is None or fn.is_async or qualname in self._offload_entry or fn.raises_on_loop:
+            return False  # raises_on_loop: on a running loop it raises before doing anything
         return iterated or not fn.is_generator
 
     def _generator_edges(self, site: CallSite) -> list[Edge]:
@@ -576,6 +609,11 @@ class CallGraph:
             current, line = info.parent, info.line
         steps.reverse()
         return steps
+
+
+def _truthy(value: object) -> bool:
+    """A constant argument that makes ``if flag:`` true."""
+    return isinstance(value, (bool, int, float, str)) and bool(value)
 
 
 def _same_class(candidate: str, wanted: str) -> bool:

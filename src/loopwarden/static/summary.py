@@ -94,6 +94,10 @@ class FunctionSummary:
     params: tuple[str, ...] = ()  # parameter names, self/cls excluded: ("param", f, i) is params[i]
     decorator_args: tuple[str | None, ...] = ()  # first string argument of each decorator (a route path)
     loop_spans: tuple[tuple[int, int], ...] = ()  # (first, last) lines of its for/while loops and comprehensions
+    # `if flag: return self._async_variant(...)` before any other call: (parameter name, its
+    # index among params or -1 when it comes through **kwargs, ref of what is returned)
+    flag_returns: tuple[tuple[str, int, Ref], ...] = ()
+    raises_on_loop: bool = False  # raises before any other call when an event loop is running
 
 
 @dataclass
