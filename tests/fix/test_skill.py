@@ -35,6 +35,7 @@ def test_shipped_and_every_command_it_names_exists():
     data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["loopwarden"]
     assert "fix/SKILL.md" in data
     text = (ROOT / "src" / "loopwarden" / "fix" / "SKILL.md").read_text()
-    for command in ("fix", "anchor", "teeth", "explain", "agent-skill"):
+    for command in ("fix", "anchor", "teeth", "explain", "agent-skill", "guard"):
         assert command in COMMANDS
     assert "`loopwarden scan --diff BASE`" in text
+    assert "`loopwarden guard --diff BASE [--dry-run] [--format json] [--output FILE]`" in text

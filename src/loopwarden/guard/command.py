@@ -217,7 +217,7 @@ class Guard:
             if site.blocking == () and site.callable not in _CONSUMERS:  # a consumer's argument may be what blocks
                 disposition, reason = NO_ACTION, f"offloads {site.callable}, which reaches no blocking call"
             else:
-                reaches = ", ".join(site.blocking) if site.blocking else "what the scanner cannot tell"
+                reaches = ", ".join(site.blocking) if site.blocking else "what the scanner cannot tell" if site.blocking is None else "a lazy argument"
                 disposition, reason = GUARD, f"already offloaded ({site.callable} via {site.wrapper}, reaches {reaches}): needs a gated test that notices a revert"
                 targets[key] = self._site_target(site, key, result, catalog)
             candidates[key] = Candidate(key, disposition, reason, site.path, site.line, site.blocking[0] if site.blocking else site.wrapper, entry, site.id)
@@ -365,7 +365,11 @@ class Guard:
         for record in document["sites"]:
             for key in wanted.get(record["id"], ()):
                 evidence[key].teeth = record["outcome"]
-                evidence[key].teeth_detail = f"{record['id']}: {report._detail(record)}"
+                killed = record.get("killed_by") or {}
+                if record["outcome"] == "KILLED" and killed.get("test"):
+                    evidence[key].teeth_detail = f"revert of {record['id']} fails {killed['test'].rpartition('::')[2]} on {killed.get('symbol') or 'a blocking call'}"
+                else:
+                    evidence[key].teeth_detail = f"{record['id']}: {report._detail(record)}"
         return document
 
     def _site_of(self, c: Candidate, ev: Evidence, sites: list[Site]) -> Site | None:

@@ -99,7 +99,7 @@ def markdown(doc: dict[str, Any]) -> str:
                 fix = f"{state}: `{_cell(i['fix'], code=True)}`"
             anchor = f"`{i['anchor']}` ({i['anchor_state']})" if i["anchor"] else "—"
             redgreen = "—" if i["red_before"] is None and i["green_after"] is None else f"{_yes(i['red_before'], 'red', 'not red')} → {_yes(i['green_after'], 'green', 'not green')}"
-            teeth = i["teeth"] or "—"
+            teeth = i["teeth"] or ("no offload: red → green is the proof" if i["disposition"] == "FIX+ANCHOR" and i["fix_applied"] and i["green_after"] else "—")
             if i["teeth_detail"] and i["teeth"] not in (None,):
                 teeth += f" ({_cell(i['teeth_detail'])})"
             lines.append(
