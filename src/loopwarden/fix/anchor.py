@@ -19,13 +19,17 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from loopwarden.static.findings import EntryPoint, Finding
 
 EXTERNAL = {"NETWORK", "DNS", "SUBPROCESS", "SDK"}  # mocked, with a stand-in that still blocks
 _FOLDER = re.compile(r"(^|_)(root|dir|directory|folder|dest)($|_)")
 _PATHY = re.compile(r"(^|_)(path|file|filename|root|dest|dir|directory|folder|src|target)($|_)")
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "anchor",
         help="write a gated pytest test that drives a finding's async entry point",
@@ -43,13 +47,13 @@ def add_parser(subparsers) -> None:
 
 @dataclass(frozen=True)
 class Target:
-    finding: object  # loopwarden.static.findings.Finding
-    point: object  # its EntryPoint
+    finding: Finding
+    point: EntryPoint  # the entry point the anchor drives
 
 
-def find_target(findings: list, text: str) -> Target | None:
+def find_target(findings: list[Finding], text: str) -> Target | None:
     """The finding and entry point a TARGET names; production entry points first."""
-    candidates: list[tuple[object, object]] = []
+    candidates: list[tuple[Finding, EntryPoint]] = []
     for finding in findings:
         for point in finding.entry_points:
             if _matches(text, finding, point):
@@ -61,7 +65,7 @@ def find_target(findings: list, text: str) -> Target | None:
     return Target(*candidates[0])
 
 
-def _matches(text: str, finding, point) -> bool:
+def _matches(text: str, finding: Finding, point: EntryPoint) -> bool:
     if text == finding.key:
         return True
     if "::" in text:

@@ -8,7 +8,7 @@ output changes nothing: an offloaded call is no longer a finding, and a twin is 
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -257,7 +257,7 @@ class _Edit(cst.CSTTransformer):
             inner: list[cst.BaseStatement] = [moved[0].with_changes(leading_lines=[]), *moved[1:]]
             if group.returns:
                 inner.append(cst.parse_statement(f"return {', '.join(group.returns)}\n"))
-            nested = cst.FunctionDef(cst.Name(group.name), cst.Parameters(), cst.IndentedBlock(inner), leading_lines=moved[0].leading_lines)
+            nested = cst.FunctionDef(cst.Name(group.name), cst.Parameters(), cst.IndentedBlock(inner), leading_lines=_lead(moved[0]))
             self.context.add(self.loop)
             runner = "asyncio.to_thread" if self.loop == ASYNCIO else f"{self.loop}.to_thread.run_sync"
             hop = f"await {runner}({group.name})"
@@ -330,6 +330,7 @@ class _Edit(cst.CSTTransformer):
             self.done[site] = (DISPLAY, False, f"hook {hook_name} not found in class {local}: {site.hint}")
             return updated_node
         hook = body[at]
+        assert isinstance(hook, cst.FunctionDef)
         twin = self._twin(hook, site.twin or "")
         if twin is None:
             self.done[site] = (DISPLAY, False, f"{hook_name} is a static or class method: {site.hint}")
@@ -389,7 +390,7 @@ class _Imports:
             self.needed.append(module)
 
     def update(self, module: cst.Module) -> cst.Module:
-        body = list(module.body)
+        body: list[cst.BaseStatement] = list(module.body)
         used = _names_used(module)
         kept: list[cst.BaseStatement] = []
         carried = None  # a dropped statement's leading lines go to the next statement
@@ -397,7 +398,7 @@ class _Imports:
             new = self._drop_unused(statement, used) if self.unused else statement
             if new is None:
                 if not kept:  # the file's first statement: the next one starts the file now
-                    carried = statement.leading_lines if carried is None else carried
+                    carried = _lead(statement) if carried is None else carried
                 continue
             if carried is not None and _is_import(new):  # the same import block: keep its spacing
                 new = new.with_changes(leading_lines=carried)
@@ -425,7 +426,7 @@ class _Imports:
         if isinstance(small, cst.ImportFrom) and small.module is not None and _dotted(small.module) in self.unused:
             if isinstance(small.names, cst.ImportStar):
                 return statement
-            names = [a for a in small.names if (a.asname.name.value if a.asname else _dotted(a.name)) in used]
+            names = [a for a in small.names if (_dotted(a.asname.name) if a.asname else _dotted(a.name)) in used]
             if not names:
                 return None
             if len(names) != len(small.names):
@@ -463,9 +464,9 @@ def _insert_after_imports(body: list[cst.BaseStatement], codes: list[str]) -> li
         body.insert(at + offset, new)
         follow = at + offset + 1
         if compound and follow < len(body):  # two blank lines after a def, as before one
-            blank = sum(1 for line in body[follow].leading_lines if line.comment is None)
+            blank = sum(1 for line in _lead(body[follow]) if line.comment is None)
             if blank < 2:
-                body[follow] = body[follow].with_changes(leading_lines=[cst.EmptyLine(indent=False)] * (2 - blank) + list(body[follow].leading_lines))
+                body[follow] = body[follow].with_changes(leading_lines=[cst.EmptyLine(indent=False)] * (2 - blank) + list(_lead(body[follow])))
     return body
 
 
@@ -643,6 +644,11 @@ def _lock_name(call: cst.Call) -> str:
     return f"_{_callable_name(call).strip('_') or 'update'}_lock"
 
 
+def _lead(statement: cst.BaseStatement) -> Sequence[cst.EmptyLine]:
+    """A statement's leading blank and comment lines."""
+    return statement.leading_lines if isinstance(statement, (cst.SimpleStatementLine, cst.BaseCompoundStatement)) else ()
+
+
 def _is_import(statement: cst.BaseStatement) -> bool:
     return isinstance(statement, cst.SimpleStatementLine) and all(isinstance(s, (cst.Import, cst.ImportFrom)) for s in statement.body)
 
@@ -690,7 +696,7 @@ def _insert_imports(body: list[cst.BaseStatement], names: list[str]) -> list[cst
     group_end = at
     while group_end < len(body) and _is_import(body[group_end]) and (group_end == at or not _blank_before(body[group_end])):
         group_end += 1
-    stdlib = getattr(sys, "stdlib_module_names", frozenset())
+    stdlib: frozenset[str] = getattr(sys, "stdlib_module_names", frozenset())
     first = _first_module(body[at]) if at < group_end else None
     for name in sorted(names):
         new = cst.parse_statement(f"import {name}\n")
@@ -699,7 +705,7 @@ def _insert_imports(body: list[cst.BaseStatement], names: list[str]) -> list[cst
             while pos < group_end and _plain_import_before(body[pos], name):
                 pos += 1
             if pos == at:  # it starts the group: it takes the group's leading lines
-                new = new.with_changes(leading_lines=body[at].leading_lines)
+                new = new.with_changes(leading_lines=_lead(body[at]))
                 body[at] = body[at].with_changes(leading_lines=[])
             body.insert(pos, new)
             group_end += 1
@@ -707,10 +713,10 @@ def _insert_imports(body: list[cst.BaseStatement], names: list[str]) -> list[cst
         # its own group, before the others (or before the code)
         if at < len(body):
             follow = body[at]
-            lead = follow.leading_lines if _is_import(follow) else ([] if at == 0 else [cst.EmptyLine(indent=False)])
+            lead = _lead(follow) if _is_import(follow) else ([] if at == 0 else [cst.EmptyLine(indent=False)])
             new = new.with_changes(leading_lines=lead)
             blank = 1 if _is_import(follow) or not isinstance(follow, (cst.FunctionDef, cst.ClassDef)) else 2
-            follow_lines = [line for line in follow.leading_lines if line.comment is not None]
+            follow_lines = [line for line in _lead(follow) if line.comment is not None]
             body[at] = follow.with_changes(leading_lines=[cst.EmptyLine(indent=False)] * blank + follow_lines)
         body.insert(at, new)
         first, group_end = name, at + 1
@@ -736,7 +742,7 @@ def _is_future(statement: cst.BaseStatement) -> bool:
 
 
 def _blank_before(statement: cst.BaseStatement) -> bool:
-    return any(line.comment is None for line in statement.leading_lines)
+    return any(line.comment is None for line in _lead(statement))
 
 
 def _first_module(statement: cst.BaseStatement) -> str | None:
@@ -780,7 +786,9 @@ def apply(source: bytes, sites: list[FixSite], unsafe: bool = False) -> tuple[by
     for node, target in locate.targets.items():
         if target.form == "outer":
             parent = wrapper.resolve(ParentNodeProvider)[node]
-            targets[wrapper.resolve(ParentNodeProvider)[parent]] = target
+            outer = wrapper.resolve(ParentNodeProvider)[parent]
+            assert isinstance(outer, cst.Call)
+            targets[outer] = target
         else:
             targets[node] = target
     loop = flavour(module)

@@ -22,7 +22,7 @@ EXIT_CLEAN, EXIT_LEFT, EXIT_ERROR = 0, 1, 2
 MAX_PASSES = 3  # a fix can expose the next call site of the same finding (a helper called twice)
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "fix",
         help="offload blocking calls found on the event loop (libcst codemods)",

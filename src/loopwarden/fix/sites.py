@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from loopwarden.static.findings import Finding
+from loopwarden.static.findings import EntryPoint, Finding
 
 # Fix kinds.
 OFFLOAD = "offload"  # a call from async code into a sync helper that blocks: run the helper in a thread
@@ -90,7 +90,7 @@ def plan(findings: list[Finding], lazy: frozenset[str] = frozenset()) -> tuple[d
     return sites, skips
 
 
-def _site(finding: Finding, point, lazy: frozenset[str]) -> FixSite:
+def _site(finding: Finding, point: EntryPoint, lazy: frozenset[str]) -> FixSite:
     if point.exposure == "SYNC_HOOK":
         if point.twin:
             return FixSite(TWIN, point.offload_path, point.offload_line, point.offload_function, "", finding.symbol, twin=point.twin, hint=finding.fix)

@@ -10,7 +10,7 @@ from importlib import resources
 from pathlib import Path
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "agent-skill",
         help="print the skill file for coding agents (or write it to a folder)",

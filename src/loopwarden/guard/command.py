@@ -26,13 +26,13 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from loopwarden.guard.model import FIX, FIX_ANCHOR, GUARD, NO_ACTION, Candidate, Evidence
 
 if TYPE_CHECKING:
     from loopwarden.catalog import Catalog
+    from loopwarden.fix.anchor import Target
     from loopwarden.static.findings import Finding
     from loopwarden.static.scan import ScanResult
     from loopwarden.teeth.sites import Site
@@ -183,12 +183,12 @@ class Guard:
         return kept
 
     # -- 2. judge --------------------------------------------------------------------------
-    def _judge(self, findings: list[Finding], result: ScanResult, catalog: Catalog, diff: object) -> tuple[list[Candidate], dict[str, object]]:
+    def _judge(self, findings: list[Finding], result: ScanResult, catalog: Catalog, diff: object) -> tuple[list[Candidate], dict[str, Target | None]]:
         from loopwarden.fix.anchor import find_target
         from loopwarden.fix.sites import NOT_FIXED_SCOPES
 
         candidates: dict[str, Candidate] = {}
-        targets: dict[str, object] = {}
+        targets: dict[str, Target | None] = {}
         for finding in sorted(findings, key=lambda f: f.sort_key):
             if finding.key in candidates:
                 continue
@@ -223,30 +223,28 @@ class Guard:
             candidates[key] = Candidate(key, disposition, reason, site.path, site.line, site.blocking[0] if site.blocking else site.wrapper, entry, site.id)
         return sorted(candidates.values(), key=lambda c: (c.path, c.line, c.key)), targets
 
-    def _site_target(self, site: Site, key: str, result: ScanResult, catalog: Catalog) -> object | None:
+    def _site_target(self, site: Site, key: str, result: ScanResult, catalog: Catalog) -> Target | None:
         """An anchor target for an offload site: the async function that holds it, driven with
         the blocking call the offloaded callable reaches."""
-        from loopwarden.static.findings import ChainStep
+        from loopwarden.fix.anchor import Target
+        from loopwarden.static.findings import ChainStep, EntryPoint, Finding
 
         module = next((m for m in result.modules if m.path == site.path), None)
         if module is None or site.function == "<module>":
             return None
         symbol = site.blocking[0] if site.blocking else site.wrapper
         sink = catalog.sink(symbol)
-        finding = SimpleNamespace(key=key, symbol=symbol, category=sink.category if sink else "", operation=symbol.rpartition(".")[2])
         qualname = f"{module.module}.{site.function}"
-        point = SimpleNamespace(
-            chain=(ChainStep(qualname, site.path, site.line),),
-            label=f"async function {site.function}",
-            offload_path=site.path,
-            offload_line=site.line,
-            twin=None,
-            function=qualname,
-        )
-        return SimpleNamespace(finding=finding, point=point)
+        chain = (ChainStep(qualname, site.path, site.line),)
+        label = f"async function {site.function}"
+        point = EntryPoint(qualname, site.path, site.line, "async-api", "api", label, "OFFLOADED", "MEDIUM", chain, qualname, site.path, site.line)
+        operation = symbol.rpartition(".")[2]
+        category = sink.category if sink else ""
+        finding = Finding(site.path, site.line, site.col, site.function, symbol, category, operation, "OFFLOADED", "MEDIUM", chain, "", "", entry_points=(point,))
+        return Target(finding, point)
 
     # -- 3. anchors ------------------------------------------------------------------------
-    def _anchors(self, candidates: list[Candidate], targets: dict[str, object], result: ScanResult, evidence: dict[str, Evidence]) -> list[_Anchor]:
+    def _anchors(self, candidates: list[Candidate], targets: dict[str, Target | None], result: ScanResult, evidence: dict[str, Evidence]) -> list[_Anchor]:
         from loopwarden.fix.anchor import async_test_style, scaffold
 
         folder = Path(self.args.anchors)
@@ -261,7 +259,7 @@ class Guard:
                 by_hand = "a max_concurrency test" if c.key in self.sites and self.sites[c.key].is_lock else "a gated test"
                 evidence[c.key].notes.append(f"no anchor can be scaffolded for it: write {by_hand} by hand (teeth runs it with --tests)")
                 continue
-            point = target.point  # type: ignore[attr-defined]
+            point = target.point
             groups.setdefault(point.chain[0].function, []).append(c.key)
         anchors: list[_Anchor] = []
         taken: set[Path] = set(existing)
@@ -270,7 +268,9 @@ class Guard:
             if found is not None:
                 anchors.append(_Anchor(found, tuple(keys), found.read_text(encoding="utf-8"), "exists"))
             else:
-                text = scaffold(targets[keys[0]], style)  # type: ignore[arg-type]
+                first = targets[keys[0]]
+                assert first is not None
+                text = scaffold(first, style)
                 if len(keys) > 1:
                     also = "\nAlso anchors: " + ", ".join(keys[1:]) + "."
                     text = text.replace("(written by loopwarden anchor).", "(written by loopwarden anchor)." + also, 1)
