@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pathspec
 
 from loopwarden.static.summary import Skipped
+
+if TYPE_CHECKING:
+    from loopwarden.config import ConfigResolver
 
 ALWAYS_SKIPPED_DIRS = frozenset(
     {
@@ -55,7 +60,7 @@ class PatternError(ValueError):
     """An exclude pattern that cannot be compiled."""
 
 
-def compile_patterns(lines: list[str], strict: bool) -> pathspec.PathSpec | None:
+def compile_patterns(lines: list[str], strict: bool) -> pathspec.PathSpec[Any] | None:
     """Gitignore-style patterns. A bad line in a .gitignore is skipped, as git does; a bad
     --exclude or config pattern (``strict``) is an error naming the pattern."""
     if not lines:
@@ -85,11 +90,11 @@ class _Ignore:
         excludes: list[str],
         respect_gitignore: bool,
         anchored: tuple[list[str], str] | None = None,
-        configs=None,  # loopwarden.config.ConfigResolver: per-directory excludes and gitignore
+        configs: ConfigResolver | None = None,  # per-directory excludes and gitignore
         used: set[str] | None = None,
     ) -> None:
         # One spec per command-line pattern, to tell which patterns matched nothing.
-        self.cli_rules: list[tuple[str, pathspec.PathSpec]] = []
+        self.cli_rules: list[tuple[str, pathspec.PathSpec[Any]]] = []
         for pattern in excludes:
             spec = compile_patterns([pattern], strict=True)
             if spec is not None:
@@ -101,10 +106,10 @@ class _Ignore:
             self.anchored = (compile_patterns(anchored[0], strict=True), anchored[1])
         self.configs = configs
         self.respect_gitignore = respect_gitignore
-        self.specs: dict[str, pathspec.PathSpec | None] = {}
-        self.config_specs: dict[int, pathspec.PathSpec | None] = {}
+        self.specs: dict[str, pathspec.PathSpec[Any] | None] = {}
+        self.config_specs: dict[int, pathspec.PathSpec[Any] | None] = {}
 
-    def _config_rule(self, path: str) -> tuple[pathspec.PathSpec | None, str, bool]:
+    def _config_rule(self, path: str) -> tuple[pathspec.PathSpec[Any] | None, str, bool]:
         """(exclude spec, its base directory, respect .gitignore) for the entry's directory."""
         if self.configs is None:
             spec, base = self.anchored if self.anchored is not None else (None, self.root)
@@ -116,7 +121,7 @@ class _Ignore:
         base = str(config.source.parent) if config.source is not None else self.root
         return self.config_specs[key], base, self.respect_gitignore and config.respect_gitignore
 
-    def _spec_for(self, directory: str) -> pathspec.PathSpec | None:
+    def _spec_for(self, directory: str) -> pathspec.PathSpec[Any] | None:
         if directory not in self.specs:
             spec = None
             try:
@@ -138,18 +143,18 @@ class _Ignore:
                     matched = True
             if matched:
                 return True
-        spec, base, respect_gitignore = self._config_rule(path)
-        if spec is not None:
+        config_spec, base, respect_gitignore = self._config_rule(path)
+        if config_spec is not None:
             rel = os.path.relpath(path, base)
-            if not rel.startswith("..") and spec.match_file(Path(rel).as_posix() + suffix):
+            if not rel.startswith("..") and config_spec.match_file(Path(rel).as_posix() + suffix):
                 return True
         if not respect_gitignore:
             return False
         for directory in gitignore_dirs:
-            spec = self._spec_for(directory)
-            if spec is not None:
+            ignore_spec = self._spec_for(directory)
+            if ignore_spec is not None:
                 rel = Path(os.path.relpath(path, directory)).as_posix()
-                if spec.match_file(rel + suffix):
+                if ignore_spec.match_file(rel + suffix):
                     return True
         return False
 
@@ -203,7 +208,7 @@ def discover_all(
     respect_gitignore: bool,
     cwd: str | None = None,
     anchored_excludes: tuple[list[str], str] | None = None,
-    configs=None,
+    configs: ConfigResolver | None = None,
 ) -> Discovery:
     """The Python files under ``paths``, the inputs that could not be read, and the
     command-line excludes that matched nothing.
@@ -268,7 +273,7 @@ def _renamed(file: SourceFile, cwd: str) -> SourceFile:
     return SourceFile(file.path, file.display, module, (file.module, *file.aliases), package, file.is_test, file.root)
 
 
-def _walk(root: str, ignore: _Ignore, gitignore_dirs: list[str], skipped: list[Skipped], cwd: str):
+def _walk(root: str, ignore: _Ignore, gitignore_dirs: list[str], skipped: list[Skipped], cwd: str) -> Iterator[str]:
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
     except OSError as exc:
@@ -293,7 +298,7 @@ def _walk(root: str, ignore: _Ignore, gitignore_dirs: list[str], skipped: list[S
                 skipped.append(Skipped(display_path(entry.path, cwd), reason))
 
 
-def _not_a_source_file(entry: os.DirEntry) -> str | None:
+def _not_a_source_file(entry: os.DirEntry[str]) -> str | None:
     """Why a ``*.py`` entry cannot be read as source (a FIFO would hang the scan)."""
     try:
         mode = os.stat(entry.path).st_mode

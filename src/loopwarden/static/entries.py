@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from loopwarden.catalog.entries import EntryRule, entry_rules, glob_matches, last_parts
 from loopwarden.static.index import ProgramIndex
 from loopwarden.static.reach import SYNC_HOOK, CallGraph, Root, _same_class
-from loopwarden.static.summary import CALL, FunctionSummary, ModuleSummary
+from loopwarden.static.summary import CALL, FunctionSummary, ModuleSummary, Ref, RefTuple
 
 SERVING, API, UNREFERENCED, STARTUP_SCOPE, CLI_SCOPE, TEST_SCOPE = "serving", "api", "unreferenced", "startup", "cli", "test"
 SCOPES = (SERVING, API, UNREFERENCED, STARTUP_SCOPE, CLI_SCOPE, TEST_SCOPE)
@@ -84,22 +84,24 @@ class EntryPoints:
                 if label is not None:
                     self._register(qualname, rule.kind, label, fn)
                     break
-        base_rules = [r for r in self.rules if r.base]
-        wanted = {m for r in base_rules for m in r.methods}
+        base_rules = [(r, r.base) for r in self.rules if r.base]
+        wanted = {m for r, _ in base_rules for m in r.methods}
         for class_qualname in sorted(self.index.classes):
             cls = self.index.classes[class_qualname]
             if not wanted.intersection(cls.methods):
                 continue
             ancestors = self.graph.ancestors(class_qualname)
-            for rule in base_rules:
-                if not any(_same_class(a, rule.base) for a in ancestors):
+            for rule, base in base_rules:
+                if not any(_same_class(a, base) for a in ancestors):
                     continue
                 for method in rule.methods:
                     target = cls.methods.get(method)
-                    fn = functions.get(target) if target else None
-                    if fn is not None and (fn.is_async or rule.sync) and target not in self.registered:
+                    if target is None:
+                        continue
+                    method_fn = functions.get(target)
+                    if method_fn is not None and (method_fn.is_async or rule.sync) and target not in self.registered:
                         label = f"{rule.framework} {rule.kind} {cls.local_name}.{method}"
-                        self._register(target, rule.kind, label, fn)
+                        self._register(target, rule.kind, label, method_fn)
         call_rules = [(r, last_parts(r.call)) for r in self.rules if r.call]
         call_ends = set().union(*(ends or () for _, ends in call_rules))
         any_end = any(ends is None for _, ends in call_rules)
@@ -124,7 +126,7 @@ class EntryPoints:
                     if (arg[0] == "name" and arg[1] in functions) or (arg[0] == "attr" and arg[2] in methods):
                         self._register_value(arg, "callback", f"callback passed to {self._short(ref)}", async_only=True)
 
-    def _register_value(self, ref, kind: str, label: str, async_only: bool = False) -> None:
+    def _register_value(self, ref: Ref, kind: str, label: str, async_only: bool = False) -> None:
         if ref is None or ref[0] == "call":
             return
         value = self.index.resolve(ref)
@@ -141,7 +143,7 @@ class EntryPoints:
         if not fn.is_async:
             self.sync_roots[qualname] = Root(qualname, SYNC_HOOK, hook=label)
 
-    def _short(self, ref) -> str:
+    def _short(self, ref: RefTuple) -> str:
         if ref[0] == "attr":
             return f".{ref[2]}()"
         value = self.index.resolve(ref)
@@ -149,7 +151,7 @@ class EntryPoints:
             return f"{value[1].rpartition('.')[2]}()"
         return "a call"
 
-    def _callee_names(self, ref) -> set[str]:
+    def _callee_names(self, ref: RefTuple) -> set[str]:
         names = set()
         if ref[0] == "attr":
             names.add(f"?.{ref[2]}")
@@ -217,13 +219,13 @@ class EntryPoints:
         for qualname in sorted(functions):
             fn = functions[qualname]
             module = module_of[qualname]
-            script = id(module) in script_modules
+            in_script = id(module) in script_modules
             if module.is_test:
                 if fn.is_module_body or qualname not in prod_callers:
                     seeds[6].append(Context(qualname, TEST_SCOPE, "test", f"test {fn.local_name}"))
                 continue
             if fn.is_module_body:
-                if qualname.endswith("__main__.<module>") or script:
+                if qualname.endswith("__main__.<module>") or in_script:
                     seeds[4].append(Context(qualname, CLI_SCOPE, "script", f"script {module.path}"))
                 else:
                     seeds[5].append(Context(qualname, STARTUP_SCOPE, "import", f"import of {module.module}"))
@@ -233,7 +235,7 @@ class EntryPoints:
             if qualname in lifespan:
                 seeds[3].append(Context(qualname, STARTUP_SCOPE, "lifespan", f"start-up/shutdown {fn.local_name}"))
                 continue
-            if script:
+            if in_script:
                 if fn.is_async and qualname not in prod_callers:
                     seeds[4].append(Context(qualname, CLI_SCOPE, "script", f"script {module.path}"))
                 continue
@@ -266,7 +268,7 @@ class EntryPoints:
             while queue:
                 current = queue.popleft()
                 here = contexts[current]
-                for edges in (sync_edges.get(current, ()), async_edges.get(current, ())):
+                for edges in (sync_edges.get(current, []), async_edges.get(current, [])):
                     for edge in edges:
                         if edge.target not in contexts:
                             contexts[edge.target] = Context(here.top, here.scope, here.kind, here.label, current, edge.line)

@@ -6,11 +6,15 @@ Consumes the index, the call graph and the entry points; changes nothing in them
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from loopwarden.static.entries import CLI_SCOPE, SCOPE_RANK, STARTUP_SCOPE, TEST_SCOPE, EntryPoints
-from loopwarden.static.index import ProgramIndex
-from loopwarden.static.reach import CallGraph
+from loopwarden.static.index import ProgramIndex, Value
+from loopwarden.static.reach import CallGraph, Root
 from loopwarden.static.summary import CALL, CONSUME, ENTER, OFFLOAD, CallSite, FunctionSummary, Ref
+
+if TYPE_CHECKING:
+    from loopwarden.static.findings import Finding
 
 _LOOP_SCOPES_OFF = (STARTUP_SCOPE, CLI_SCOPE, TEST_SCOPE)
 
@@ -31,7 +35,16 @@ def describe(ref: Ref, depth: int = 0, module: str = "") -> str:
         return "?"
     kind = ref[0]
     if kind == "name":
-        return ref[1].removeprefix(f"{module}.") if module else ref[1]
+        name: str = ref[1]
+        return name.removeprefix(f"{module}.") if module else name
+    if kind == "str":
+        return repr(ref[1])
+    if kind == "variant":
+        return describe(ref[1], depth + 1, module)
+    if kind == "dynmod":
+        return f"importlib.import_module({describe(ref[1], depth + 1, module)})"
+    if kind == "dynattr":
+        return f"getattr({describe(ref[1], depth + 1, module)}, {describe(ref[2], depth + 1, module)})"
     if kind == "attr":
         return f"{describe(ref[1], depth + 1, module)}.{ref[2]}"
     if kind == "call":
@@ -57,20 +70,24 @@ def evidence(index: ProgramIndex, ref: Ref) -> str:
         return "unknown"
     kind = ref[0]
     if kind == "name":
-        return "definition in the project" if index.resolve(ref) is not None and index.resolve(ref)[0] in ("func", "class") else "import"
+        value = index.resolve(ref)
+        return "definition in the project" if value is not None and value[0] in ("func", "class") else "import"
     if kind == "param":
         return "unannotated parameter (unknown)"
     if kind == "attr":
         base = ref[1]
         if base is not None and base[0] == "self":
             return "attribute of self (class body, __init__ or annotation)"
-        if base is not None and base[0] == "name" and index.resolve(base) is not None and index.resolve(base)[0] == "ext":
+        base_value = index.resolve(base) if base is not None and base[0] == "name" else None
+        if base_value is not None and base_value[0] == "ext":
             return "import"
         return "assignment or annotation of the receiver"
     if kind == "call":
         return "return type of the call (annotation or catalogue)"
     if kind == "union":
         return "several assignments (union)"
+    if kind in ("dynmod", "dynattr"):
+        return "a module or class named by a string constant (importlib.import_module / getattr)"
     return "assignment"
 
 
@@ -118,7 +135,7 @@ def functions_at(index: ProgramIndex, path: str, line: int) -> list[tuple[Functi
     return found
 
 
-def explain_lines(index: ProgramIndex, graph: CallGraph, entries: EntryPoints, findings, path: str, line: int) -> list[str]:
+def explain_lines(index: ProgramIndex, graph: CallGraph, entries: EntryPoints, findings: list[Finding], path: str, line: int) -> list[str]:
     from loopwarden.static.findings import root_map
 
     out: list[str] = []
@@ -180,7 +197,9 @@ def _site_lines(index: ProgramIndex, graph: CallGraph, site: CallSite, module: s
     return lines
 
 
-def _value_text(value) -> str:
+def _value_text(value: Value) -> str:
+    if value is None:
+        return "nothing known"
     kind = value[0]
     if kind == "any":
         return "one of " + ", ".join(_value_text(v) for v in value[1][:4]) + " (inferred)"
@@ -188,7 +207,7 @@ def _value_text(value) -> str:
     return f"{value[1]} ({names.get(kind, kind)})"
 
 
-def _reach_lines(index: ProgramIndex, graph: CallGraph, entries: EntryPoints, roots, fn: FunctionSummary) -> list[str]:
+def _reach_lines(index: ProgramIndex, graph: CallGraph, entries: EntryPoints, roots: dict[str, Root], fn: FunctionSummary) -> list[str]:
     sources = graph.sources(fn.qualname, roots)
     if not sources:
         return ["  reached from the loop: not reached: no async caller, hook or start-up code reaches it"]

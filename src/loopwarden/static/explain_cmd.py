@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 
-def add_parser(subparsers) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "explain",
         help="show what each call on a line resolved to and whether the event loop reaches it",
@@ -56,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"loopwarden: error: {exc}", file=sys.stderr)
         return 2
     result = scan(roots, catalog, excludes=config.exclude, jobs=os.cpu_count() or 1)
+    if result.program is None:  # the scan always builds it; None only if a run was cut short
+        print("loopwarden: error: nothing was analysed", file=sys.stderr)
+        return 2
     index, graph, entries, findings = result.program
     if key_rest is not None:
         matching = [f for f in findings if f.key == f"{display}::{key_rest}"]
@@ -63,8 +66,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"loopwarden: error: no finding with key {args.target} in {', '.join(roots)}", file=sys.stderr)
             return 1
         lines = sorted({f.line for f in matching})
-    else:
+    elif line is not None:
         lines = [line]
+    else:  # _target gives a line or a key
+        print(f"loopwarden: error: {args.target}: give PATH:LINE or a finding key", file=sys.stderr)
+        return 2
     if display not in {m.path for m in index.modules.values()}:
         print(f"loopwarden: error: {display} is not among the scanned files of {', '.join(roots)} (use --root)", file=sys.stderr)
         return 2

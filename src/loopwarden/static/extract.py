@@ -15,7 +15,7 @@ import tokenize
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from loopwarden.catalog import NOT_CONSTANT, Symbolic, Variant
+from loopwarden.catalog import NOT_CONSTANT, Constants, Symbolic, Variant
 from loopwarden.static.summary import (
     ATTR,
     CALL,
@@ -28,6 +28,8 @@ from loopwarden.static.summary import (
     ModuleSummary,
     OffloadSite,
     Ref,
+    RefTuple,
+    Suppression,
     internal_error,
 )
 
@@ -87,10 +89,10 @@ class ExtractOptions:
     variants: dict[str, tuple[Variant, ...]] = field(default_factory=dict)  # call -> variants of its result
 
 
-def parse_suppressions(source: str) -> dict[int, frozenset | None]:
+def parse_suppressions(source: str) -> dict[int, Suppression]:
     """``# loopwarden: ignore[...]`` comments by line. Only real comments count (read with
     tokenize): the same text inside a string literal suppresses nothing."""
-    found: dict[int, frozenset | None] = {}
+    found: dict[int, Suppression] = {}
     if "loopwarden" not in source:
         return found
     for number, text in _comments(source):
@@ -123,7 +125,8 @@ def dotted(ref: Ref) -> str | None:
     if ref is None:
         return None
     if ref[0] == "name":
-        return ref[1]
+        name: str = ref[1]
+        return name
     if ref[0] == "attr":
         head = dotted(ref[1])
         return f"{head}.{ref[2]}" if head else None
@@ -299,12 +302,13 @@ def _flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
         if isinstance(stmt, (ast.If, ast.For, ast.While, ast.With, ast.AsyncFor, ast.AsyncWith)):
             yield from _flat_statements(stmt.body)
             yield from _flat_statements(getattr(stmt, "orelse", []))
-        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":
-            yield from _flat_statements(stmt.body)
-            for handler in stmt.handlers:
+        elif isinstance(stmt, ast.Try) or type(stmt).__name__ == "TryStar":  # TryStar: 3.11+, same fields
+            tried: ast.Try = stmt  # type: ignore[assignment]
+            yield from _flat_statements(tried.body)
+            for handler in tried.handlers:
                 yield from _flat_statements(handler.body)
-            yield from _flat_statements(stmt.orelse)
-            yield from _flat_statements(stmt.finalbody)
+            yield from _flat_statements(tried.orelse)
+            yield from _flat_statements(tried.finalbody)
 
 
 _CACHING_DECORATORS = frozenset({"lru_cache", "cache", "cached", "cached_property", "memoize"})
@@ -440,13 +444,13 @@ class _Context:
         self,
         kind: str,
         ref: Ref,
-        node: ast.AST,
+        node: ast.expr | ast.stmt,
         awaited: bool = False,
-        args: tuple = (),
-        consts: tuple = (),
-        fnargs: tuple = (),
+        args: tuple[Ref, ...] = (),
+        consts: Constants = (),
+        fnargs: tuple[tuple[int | str, Ref], ...] = (),
         complete: bool = False,
-        kwargs: tuple = (),
+        kwargs: tuple[tuple[str, Ref], ...] = (),
         brief: int = 0,
     ) -> None:
         if ref is None:
@@ -469,14 +473,14 @@ class _Context:
             )
         )
 
-    def constants(self, node: ast.Call, watched: bool) -> tuple[tuple, bool]:
+    def constants(self, node: ast.Call, watched: bool) -> tuple[Constants, bool]:
         """(consts, complete) of a call. Boolean and number constants always; for a call a
         catalogue rule reads (``watched``), every argument: constants, ``None`` and strings,
         dotted flags as ``Symbolic("socket.SOCK_DGRAM")``, anything else as NOT_CONSTANT, and
         whether that is every argument (no ``*args``/``**kwargs``)."""
         if not watched:
             return _constants(node), False
-        found: list[tuple] = []
+        found: list[tuple[int | str, object]] = []
         complete = True
         for i, arg in enumerate(node.args):
             if isinstance(arg, ast.Starred):
@@ -689,7 +693,7 @@ class _Context:
         if any(n.endswith("contextmanager") for n in decorator_names):
             fn.is_generator = False  # its body runs on `with`, like a call
             # `with cm() as p`: p is what the function yields (Iterator[Path] -> a Path).
-            annotated = [("elem", fn.returns[0])] if node.returns is not None and fn.returns else []
+            annotated: list[Ref] = [("elem", fn.returns[0])] if node.returns is not None and fn.returns else []
             fn.returns = annotated + inner.yielded
         fn.is_startup = any(_is_startup_decorator(d) for d in node.decorator_list)
         fn.is_cached = any(n.rpartition(".")[2] in _CACHING_DECORATORS for n in decorator_names)
@@ -733,7 +737,7 @@ class _Context:
             scope.names[args.kwarg.arg] = None
         self.ex.summary.functions[qualname].params = tuple(names)
 
-    def define_lambda(self, name: str, node: ast.Lambda) -> Ref:
+    def define_lambda(self, name: str, node: ast.Lambda) -> RefTuple:
         """``fn = lambda: work()``: a function of its own, so that ``to_thread(fn)`` offloads it."""
         if self.lambda_owner is not None:
             qualname, local = f"{self.lambda_owner[0]}.{name}", f"{self.lambda_owner[1]}.{name}"
@@ -864,7 +868,8 @@ class _Context:
             return self.expr_Call(node, awaited)
         method = getattr(self, f"expr_{type(node).__name__}", None)
         if method is not None:
-            return method(node)
+            found: Ref = method(node)
+            return found
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
                 self.eval(child)
@@ -922,7 +927,7 @@ class _Context:
             return ("offres", callable_ref) if callable_ref is not None else None
         runner = _thread_runner(canonical, node.func)
         arg_refs = [self._argument(a, callee, i, canonical, runs_elsewhere=runner is not None and runner[0] == i) for i, a in enumerate(node.args)]
-        fnargs = [(i, r) for i, (a, r) in enumerate(zip(node.args, arg_refs, strict=True)) if _may_be_function(a, r)]
+        fnargs: list[tuple[int | str, Ref]] = [(i, r) for i, (a, r) in enumerate(zip(node.args, arg_refs, strict=True)) if _may_be_function(a, r)]
         watched = written_name(node.func).rpartition(".")[2] in self.ex.options.watched or (canonical or "") in self.ex.options.variants
         kw_refs: list[tuple[str, Ref]] = []
         for keyword in node.keywords:
@@ -1244,7 +1249,7 @@ def _may_be_function(node: ast.expr, ref: Ref) -> bool:
     if ref is None:
         return False
     if isinstance(node, ast.Constant):
-        return ref[0] == "str"
+        return bool(ref[0] == "str")
     if isinstance(node, ast.Subscript) or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"):
         return ref[0] in ("elem", "call")  # REGISTRY[kind], REGISTRY.get(kind): a string, perhaps
     return isinstance(node, (ast.Name, ast.Attribute)) and ref[0] in ("name", "attr", "param")
@@ -1269,9 +1274,11 @@ def _dynamic_lookup(node: ast.Call, canonical: str | None, arg_refs: list[Ref]) 
     return None
 
 
-def _constants(node: ast.Call) -> tuple:
+def _constants(node: ast.Call) -> Constants:
     """Boolean and number constants among a call's arguments: ``join(timeout=0)`` returns at once."""
-    found = [(i, a.value) for i, a in enumerate(node.args) if isinstance(a, ast.Constant) and isinstance(a.value, (bool, int, float))]
+    found: list[tuple[int | str, object]] = [
+        (i, a.value) for i, a in enumerate(node.args) if isinstance(a, ast.Constant) and isinstance(a.value, (bool, int, float))
+    ]
     found += [
         (k.arg, k.value.value)
         for k in node.keywords
@@ -1459,7 +1466,7 @@ class _Preamble:
         return False
 
 
-def _variant(result: Ref, variants: tuple[Variant, ...], consts: tuple, complete: bool, arg_refs: list[Ref], kw_refs: dict[str, Ref]) -> Ref:
+def _variant(result: Ref, variants: tuple[Variant, ...], consts: Constants, complete: bool, arg_refs: list[Ref], kw_refs: dict[str, Ref]) -> Ref:
     """``socket.socket(AF_INET, SOCK_DGRAM)``: the result is the ``datagram`` variant of a
     socket; ``csv.writer(buf)``: the ``memory`` variant when ``buf`` turns out to be an
     in-memory buffer (decided by the whole-program phase)."""
@@ -1492,7 +1499,7 @@ def _union(*refs: Ref, canonical: bool = False) -> Ref:
     """One of several values, flattened, without repeats, in statement order; in a canonical
     order when the parts come from definitions that may come in any order (an attribute
     assigned in several methods), so that the union does not depend on that order."""
-    members: list = []
+    members: list[RefTuple] = []
     for ref in refs:
         if ref is None:
             continue

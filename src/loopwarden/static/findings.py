@@ -268,7 +268,7 @@ def _finding(index: ProgramIndex, entries: EntryPoints, qualname: str, module: M
     )
 
 
-def _entry_rank(point: EntryPoint) -> tuple:
+def _entry_rank(point: EntryPoint) -> tuple[int, int, int, str, str]:
     return (PRIORITY_RANK[point.priority], SCOPE_RANK[point.scope], len(point.chain), point.function, point.offload_function)
 
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 from loopwarden.catalog import Catalog
-from loopwarden.static.summary import ClassSummary, FunctionSummary, ModuleSummary, Ref, Skipped, internal_error
+from loopwarden.static.summary import ClassSummary, FunctionSummary, ModuleSummary, Ref, RefTuple, Skipped, internal_error
 
-Value = tuple | None
+Value = tuple[Any, ...] | None
 _MAX_DEPTH = 60
 _STDLIB_MODULES = frozenset(sys.stdlib_module_names) | frozenset(sys.builtin_module_names)
 _MAX_ROUNDS = 4  # re-resolutions of a cycle's head before its value is taken as it is
@@ -157,7 +158,7 @@ class ProgramIndex:
             self._lowest = _FINAL
         return value
 
-    def _resolve(self, ref: Ref) -> Value:
+    def _resolve(self, ref: RefTuple) -> Value:
         kind = ref[0]
         if kind == "name":
             return self.resolve_name(ref[1])
@@ -235,7 +236,7 @@ class ProgramIndex:
                 value = self.resolve_name(text.replace(":", "."))
                 values.append(value if value is not None and value[0] in ("class", "func") else None)
         return self._best_of(values)
-    def _variant(self, ref: Ref) -> Value:
+    def _variant(self, ref: RefTuple) -> Value:
         """``("variant", call ref, argument ref or None, name)``: the call's result is the named
         variant of its type (``socket.socket!datagram``), when the argument (if any) is an
         in-memory buffer."""
@@ -253,7 +254,7 @@ class ProgramIndex:
         (``make(factory=build_store)`` makes ``factory()`` a call to build_store)."""
         if self._param_values is None:
             return None
-        values = []
+        values: list[Value] = []
         for ref in self._param_values.get((function, index), ()):
             value = self.resolve(ref)
             members = value[1] if value is not None and value[0] == "any" else (value,)
@@ -495,7 +496,8 @@ class ProgramIndex:
         if kind == "extinst":
             return ("extinst", f"{callee[1]}()")
         if kind == "mapget":
-            return callee[1]
+            inner: Value = callee[1]
+            return inner
         if kind == "strpart":
             return ("str", callee[1])
         if kind == "mapvalues":
@@ -517,7 +519,8 @@ class ProgramIndex:
         if value[0] == "any":
             return self._best_of(self.element(v, ref) for v in value[1])
         if value[0] in ("seq", "map"):
-            return value[1]
+            item: Value = value[1]
+            return item
         if value[0] == "str":  # an item of "a.b:C".partition(":")
             return value
         if value[0] == "extinst":
@@ -648,11 +651,11 @@ def prefer_own_root(modules: list[ModuleSummary], roots: dict[str, str]) -> list
     return sorted(unresolved)
 
 
-def _rewrite_names(summary: ModuleSummary, rename) -> None:
+def _rewrite_names(summary: ModuleSummary, rename: Callable[[str], str]) -> None:
     """Apply ``rename`` to every ``("name", dotted)`` ref held by the summary."""
     import dataclasses
 
-    def fix(value):
+    def fix(value: Any) -> Any:
         if isinstance(value, tuple):
             if len(value) == 2 and value[0] == "name" and isinstance(value[1], str):
                 renamed = rename(value[1])
@@ -665,7 +668,7 @@ def _rewrite_names(summary: ModuleSummary, rename) -> None:
             return {k: fix(v) for k, v in value.items()}
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             changes = {f.name: fix(getattr(value, f.name)) for f in dataclasses.fields(value)}
-            if value.__dataclass_params__.frozen:
+            if value.__dataclass_params__.frozen:  # type: ignore[attr-defined]
                 return dataclasses.replace(value, **changes)
             for key, new in changes.items():
                 setattr(value, key, new)

@@ -12,10 +12,22 @@ from __future__ import annotations
 import fnmatch
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
 from loopwarden.catalog import Hook, Sink
 from loopwarden.static.index import IN_MEMORY_TYPES, ProgramIndex, Value
-from loopwarden.static.summary import ATTR, CALL, CONSUME, ENTER, OFFLOAD, CallSite, FunctionSummary, Ref, internal_error
+from loopwarden.static.summary import (
+    ATTR,
+    CALL,
+    CONSUME,
+    ENTER,
+    OFFLOAD,
+    CallSite,
+    FunctionSummary,
+    Ref,
+    RefTuple,
+    internal_error,
+)
 
 DIRECT_ASYNC = "DIRECT_ASYNC"
 ASYNC_REACHABLE = "ASYNC_REACHABLE"
@@ -197,9 +209,9 @@ class CallGraph:
         if ref[0] != "call":
             return False
         value = self.index.resolve(ref[1])
-        members = value[1] if value is not None and value[0] == "any" else (value,)
-        if not members or any(m is None for m in members):
+        if value is None:
             return False
+        members: tuple[tuple[Any, ...], ...] = value[1] if value[0] == "any" else (value,)
         for member in members:
             if member[0] == "func":
                 fn = self.index.functions.get(member[1])
@@ -270,7 +282,7 @@ class CallGraph:
                 return [Edge(value[1], site.line)]
         return []
 
-    def _property_target(self, ref: Ref) -> str | None:
+    def _property_target(self, ref: RefTuple) -> str | None:
         base = self.index.resolve(ref[1])
         if base is None or base[0] != "inst":
             return None
@@ -404,7 +416,7 @@ class CallGraph:
                     wrappers.setdefault(site.function, set()).add(ref[2])
         return wrappers
 
-    def _handed_to_wrapper(self, via: tuple) -> bool:
+    def _handed_to_wrapper(self, via: tuple[Any, ...]) -> bool:
         callee, index = via
         value = self.index.resolve(callee)
         return value is not None and value[0] == "func" and index in self._project_wrappers.get(value[1], ())
@@ -473,25 +485,25 @@ class CallGraph:
     def _hook_roots(self) -> list[Root]:
         roots: list[Root] = []
         hooks = self.catalog.hooks
-        base_hooks = [h for h in hooks if h.base]
-        decorator_hooks = [h for h in hooks if h.decorator]
+        base_hooks = [(h, h.base) for h in hooks if h.base]
+        decorator_hooks = [(h, h.decorator) for h in hooks if h.decorator]
         if base_hooks:
             for qualname in self.index.classes:
                 ancestors = self.ancestors(qualname)
-                for hook in base_hooks:
-                    if any(_same_class(a, hook.base) for a in ancestors):
-                        roots.extend(self._class_hook_roots(qualname, hook))
+                for hook, base in base_hooks:
+                    if any(_same_class(a, base) for a in ancestors):
+                        roots.extend(self._class_hook_roots(qualname, hook, base))
         if decorator_hooks:
             for qualname, fn in self.index.functions.items():
                 if fn.is_async or fn.is_module_body or fn.is_startup:
                     continue
-                for hook in decorator_hooks:
-                    if self._has_decorator(fn, hook.decorator):
-                        roots.append(Root(qualname, SYNC_HOOK, hook=f"{hook.framework} @{hook.decorator}"))
+                for hook, decorator in decorator_hooks:
+                    if self._has_decorator(fn, decorator):
+                        roots.append(Root(qualname, SYNC_HOOK, hook=f"{hook.framework} @{decorator}"))
                         break
         return roots
 
-    def _class_hook_roots(self, class_qualname: str, hook: Hook) -> list[Root]:
+    def _class_hook_roots(self, class_qualname: str, hook: Hook, hook_base: str) -> list[Root]:
         found = []
         for method, twin in hook.methods:
             member = self.index.class_member(class_qualname, method, instance=False)
@@ -504,7 +516,7 @@ class CallGraph:
                 twin_member = self.index.class_member(class_qualname, twin, instance=False)
                 if twin_member is not None and twin_member[0] == "func":
                     continue
-            base = hook.base.rpartition(".")[2]
+            base = hook_base.rpartition(".")[2]
             found.append(Root(member[1], SYNC_HOOK, hook=f"{hook.framework} {base}.{method}", twin=twin or None))
         return found
 
@@ -589,11 +601,11 @@ class CallGraph:
             if root is None:
                 continue
             steps: list[tuple[str, int]] = []
-            current: str | None = qualname
-            while current is not None:
-                following, line, _ = nxt[current]
-                steps.append((current, line))
-                current = following
+            step: str | None = qualname
+            while step is not None:
+                following, line, _ = nxt[step]
+                steps.append((step, line))
+                step = following
             marked = frozenset(step for step, _ in steps[1:] if step in entered) if nxt[qualname][2] else frozenset()
             found.append(Source(root, tuple(steps), nxt[qualname][2], marked))
         return found

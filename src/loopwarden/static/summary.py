@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-Ref = tuple | None
+RefTuple = tuple[Any, ...]  # a ref that is known to be there
+Ref = RefTuple | None
+Suppression = frozenset[str] | None  # the categories a comment names; None: all
 
 # Kinds of call sites.
 CALL = "call"  # a call evaluated on the caller's thread
@@ -43,18 +45,18 @@ class CallSite(NamedTuple):
     where tuples pickle several times faster."""
 
     kind: str
-    ref: Ref
+    ref: RefTuple  # never None: calls to nothing known are not recorded
     line: int
     col: int
     end_line: int
     awaited: bool = False
     offloaded: bool = False  # inside the callable of an offload (a lambda body)
-    args: tuple = ()  # refs of the first positional arguments (to spot file objects)
-    via: tuple = ()  # (callee ref, argument index): a lambda handed to callee, assumed run here
-    consts: tuple = ()  # ((position or keyword, value), ...): boolean and number constant arguments
-    fnargs: tuple = ()  # ((position or keyword, ref), ...): arguments that may be functions (callbacks)
+    args: tuple[Ref, ...] = ()  # refs of the first positional arguments (to spot file objects)
+    via: tuple[Any, ...] = ()  # (callee ref, argument index): a lambda handed to callee, assumed run here
+    consts: tuple[tuple[int | str, object], ...] = ()  # ((position or keyword, value), ...): constant arguments
+    fnargs: tuple[tuple[int | str, Ref], ...] = ()  # ((position or keyword, ref), ...): arguments that may be functions (callbacks)
     complete: bool = False  # consts lists every argument (calls a catalogue rule reads; non-constants as Symbolic("?"))
-    kwargs: tuple = ()  # ((keyword, ref), ...): keyword arguments of such calls (fileobj=io.BytesIO(...))
+    kwargs: tuple[tuple[str, Ref], ...] = ()  # ((keyword, ref), ...): keyword arguments of such calls (fileobj=io.BytesIO(...))
     brief: int = 0  # a `with` whose body looks like memory work only (dict/list methods, builtins): its last line
 
 
@@ -120,7 +122,7 @@ class ModuleSummary:
     functions: dict[str, FunctionSummary] = field(default_factory=dict)
     classes: dict[str, ClassSummary] = field(default_factory=dict)
     variables: dict[str, Ref] = field(default_factory=dict)  # module-level names -> value
-    suppressions: dict[int, frozenset | None] = field(default_factory=dict)  # None: all
+    suppressions: dict[int, Suppression] = field(default_factory=dict)  # None: all
     offloads: list[OffloadSite] = field(default_factory=list)
     startup_refs: list[Ref] = field(default_factory=list)  # lifespan=..., on_startup=[...]
     star_imports: list[str] = field(default_factory=list)  # modules of `from m import *`
