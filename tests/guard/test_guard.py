@@ -208,3 +208,37 @@ def test_bad_base_is_a_usage_error(repo: Path) -> None:
     done = guard(repo, "--diff", "no-such-branch")
     assert done.returncode == 2
     assert done.stderr.startswith("loopwarden: error: --diff no-such-branch:")
+
+
+HAZARD_APP = '''\
+import asyncio
+import contextvars
+
+request_id = contextvars.ContextVar("request_id", default="-")
+
+
+def _tag(text: str) -> str:
+    return f"[{request_id.get()}] {text}"
+
+
+async def tag(text: str) -> str:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(None, _tag, text)
+'''
+
+
+def test_a_hazard_gets_its_own_fix_not_an_offload(repo: Path) -> None:
+    (repo / "app" / "tags.py").write_text(HAZARD_APP)  # uncommitted: the working tree is part of the change
+    key = "app/tags.py::tag::app.tags.request_id.get"
+    dry = guard(repo, "--diff", "main", "--dry-run", "--format", "json")
+    found = by_key(json.loads(dry.stdout))
+    assert found[key]["disposition"] == "FIX" and found[key]["reason"].startswith("CONTEXT_LOSS: ")
+    assert found[key]["fix"] == "loop.run_in_executor(None, contextvars.copy_context().run, _tag, text)"
+    assert found[key]["anchor"] is None  # a hazard has no gate anchor
+    offload = "app/tags.py::tag::loop.run_in_executor(_tag)"
+    assert offload in found, list(found)
+    assert found[offload]["disposition"] == "NO-ACTION"
+    done = guard(repo, "--diff", "main", "--no-teeth", "--format", "json")
+    fixed = by_key(json.loads(done.stdout))[key]
+    assert (fixed["rescan"], fixed["guarded"]) == ("gone", True)
+    assert "await loop.run_in_executor(None, contextvars.copy_context().run, _tag, text)" in (repo / "app" / "tags.py").read_text()
