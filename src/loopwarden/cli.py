@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
     from loopwarden.config import Config, ConfigResolver
+    from loopwarden.libs import FollowOptions
     from loopwarden.static.scan import ScanResult
     from loopwarden.static.summary import Skipped
 
@@ -110,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--baseline", metavar="FILE", help="report only findings not recorded in FILE (see `loopwarden baseline`)")
     scan.add_argument("--no-baseline", action="store_true", help="ignore the configured baseline")
     scan.add_argument("--no-cache", action="store_true", help="neither read nor write the cache (.loopwarden_cache/ at the project root, or cache-dir)")
+    # Installed libraries (loopwarden.libs, docs/libraries.md).
+    scan.add_argument("--follow-libs", action=argparse.BooleanOptionalAction, default=None, help="also analyse the installed libraries the code reaches, and report blocking calls inside them at the project's call (config: follow-libs; default off)")
+    scan.add_argument("--python", metavar="PATH", help="with --follow-libs: the interpreter (or virtual environment) whose installed libraries to analyse (default: the one running loopwarden)")
     scan.add_argument("--show-unresolved", action="store_true", help="list the calls the scanner cannot resolve in code that runs on the loop")
     for module in COMMANDS.values():
         importlib.import_module(module).add_parser(commands)
@@ -260,6 +264,7 @@ def _scan(args: argparse.Namespace) -> int:
             select=select,
             ignore=ignore,
             cache_dir=cache_dir,
+            follow_libs=_follow_libs(args, config),
         )
 
     try:
@@ -281,6 +286,8 @@ def _scan(args: argparse.Namespace) -> int:
     _say_which_config_governs(result, configs, cwd, verbose=args.verbose)
     if result.cache_warning:
         print(f"loopwarden: warning: {result.cache_warning}", file=sys.stderr)
+    for warning in getattr(result.libraries, "warnings", ()):
+        print(f"loopwarden: warning: {warning}", file=sys.stderr)
     for pattern in result.unused_excludes:
         print(f"loopwarden: warning: --exclude {pattern!r} matched nothing", file=sys.stderr)
     for name, importers, claimants in _group_ambiguous(result.ambiguous_imports):
@@ -327,6 +334,20 @@ def _cache_dir(config: Config, first_path: str, cwd: str) -> Path:
     from loopwarden.static.cache import cache_dir_for
 
     return cache_dir_for(config.source, config.cache_dir, first_path, cwd)
+
+
+def _follow_libs(args: argparse.Namespace, config: Config) -> FollowOptions | None:
+    """``loopwarden.libs.FollowOptions`` when libraries are followed (``--follow-libs`` or
+    ``follow-libs = true``; ``--no-follow-libs`` wins), else None."""
+    follow = args.follow_libs if args.follow_libs is not None else config.follow_libs
+    if args.python and not follow:
+        raise _UsageError("--python needs --follow-libs (or follow-libs = true in the configuration)")
+    if not follow:
+        return None
+    from loopwarden.libs import FollowOptions
+
+    no_cache = args.no_cache or os.environ.get("LOOPWARDEN_NO_CACHE", "") not in ("", "0")
+    return FollowOptions(python=args.python, cache_dir=config.libs_cache_dir, use_cache=not no_cache)
 
 
 def _selectors(option: str, values: list[str] | None, check: Callable[[list[str]], list[str]]) -> list[str] | None:

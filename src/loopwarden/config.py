@@ -39,6 +39,8 @@ class Config:
     ignore: list[str] = field(default_factory=list)
     skipped_ok: bool = False  # files that cannot be scanned do not fail the run
     cache_dir: str | None = None  # the scan cache, relative to the pyproject.toml (default .loopwarden_cache)
+    follow_libs: bool = False  # analyse the installed libraries the code reaches (docs/libraries.md)
+    libs_cache_dir: str | None = None  # where library summaries are kept (default: user cache)
     source: Path | None = None  # the pyproject.toml it came from
     explicit: tuple[str, ...] = ()  # settings the file gives (the rest are defaults)
 
@@ -55,6 +57,8 @@ _KEYS = {
     "ignore": "ignore",
     "skipped-ok": "skipped_ok",
     "cache-dir": "cache_dir",
+    "follow-libs": "follow_libs",
+    "libs-cache-dir": "libs_cache_dir",
     "runtime": None,  # read by the pytest plugin (loopwarden.runtime)
 }
 
@@ -196,7 +200,7 @@ def _check(attr: str, value: Any, source: Path, key: str) -> Any:
             return check_selectors(value)
         except ValueError as exc:
             raise ConfigError(f"{where}: {exc}") from None
-    if attr in ("respect_gitignore", "skipped_ok"):
+    if attr in ("respect_gitignore", "skipped_ok", "follow_libs"):
         if not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false")
         return value
@@ -221,6 +225,10 @@ def _check(attr: str, value: Any, source: Path, key: str) -> Any:
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where} must be the path of a directory")
         return value
+    if attr == "libs_cache_dir":
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where} must be a directory path")
+        return str((source.parent / os.path.expanduser(value)).resolve()) if not os.path.isabs(os.path.expanduser(value)) else os.path.expanduser(value)
     raise AssertionError(attr)
 
 

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from loopwarden.catalog.categories import CATEGORIES, COSTS
 
-__all__ = ["Sink", "Offload", "Hook", "Catalog", "CatalogError", "Symbolic", "Variant", "load_catalog", "default_catalog"]
+__all__ = ["Sink", "Offload", "Hook", "Catalog", "CatalogError", "Symbolic", "Variant", "load_catalog", "default_catalog", "with_tables"]
 
 
 class CatalogError(ValueError):
@@ -505,3 +505,21 @@ def load_catalog(user_table: Mapping[str, Any] | None = None, origin: str = "pyp
     catalog.extend(_builtin_table(), "loopwarden/catalog/blocking.toml")
     catalog.extend(user_table, f"{origin} [tool.loopwarden.catalog]")
     return catalog
+
+
+def with_tables(catalog: Catalog, tables: Iterable[tuple[Mapping[str, Any], str]]) -> tuple[Catalog, list[str]]:
+    """A copy of ``catalog`` extended by each (table, origin): the entries installed libraries
+    ship (``loopwarden.catalog`` entry points, see docs/libraries.md). A malformed table is
+    left out whole, and its error returned, so that one library cannot break a scan."""
+    import copy
+
+    merged = copy.deepcopy(catalog)
+    errors: list[str] = []
+    for table, origin in tables:
+        try:
+            Catalog().extend(table, origin)  # validate alone first: a bad table changes nothing
+        except CatalogError as exc:
+            errors.append(f"{exc}; ignored")
+            continue
+        merged.extend(table, origin)
+    return merged, errors

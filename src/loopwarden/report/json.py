@@ -12,7 +12,8 @@ from loopwarden.static.findings import PRIORITIES, EntryPoint, Finding
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from loopwarden.static.findings import ChainStep
+    from loopwarden.libs import LibraryStats
+    from loopwarden.static.findings import ChainStep, LibraryCall
     from loopwarden.static.scan import ScanResult
 
 SCHEMA_VERSION = 2
@@ -41,6 +42,19 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "reason": finding.reason,
         "code": finding_code(finding),
         "fix": finding.fix,
+        **({"library": library_dict(finding.library)} if finding.library is not None else {}),
+    }
+
+
+def library_dict(library: LibraryCall) -> dict[str, Any]:
+    """``--follow-libs``: the blocking call is inside an installed library; the finding's
+    location is the project's call into it, and this is what that call enters."""
+    return {
+        "distribution": library.distribution,
+        "version": library.version,
+        "function": library.function,
+        "path": library.path,
+        "blocking": list(library.blocking),
     }
 
 
@@ -99,10 +113,27 @@ def report_dict(result: ScanResult) -> dict[str, Any]:
             "suppressed": result.suppressed,
             "hidden": getattr(result, "hidden", 0),
             "unresolved": len(getattr(result, "unresolved", ())),
+            **_libraries_summary(getattr(result, "libraries", None)),
         },
         "findings": [finding_dict(f) for f in result.findings],
         "skipped": [{"path": s.path, "reason": s.reason} for s in result.skipped],
         "suppression_notes": [{"path": n.path, "line": n.line, "message": n.message} for n in getattr(result, "suppression_notes", ())],
+    }
+
+
+def _libraries_summary(stats: LibraryStats | None) -> dict[str, Any]:
+    if stats is None:
+        return {}
+    return {
+        "libraries": {
+            "interpreter": stats.interpreter,
+            "modules": stats.modules,
+            "distributions": list(stats.distributions),
+            "analysed": stats.analysed,
+            "cached": stats.reused,
+            "skipped": stats.skipped,
+            "catalogues": list(stats.catalogues),
+        }
     }
 
 

@@ -107,6 +107,8 @@ def render_sarif(result: ScanResult) -> str:
             "partialFingerprints": {"loopwardenKey/v1": printable(fingerprint)},
             "properties": {"priority": f.priority, "exposure": f.exposure, "symbol": f.symbol},
         }
+        if f.library is not None:  # --follow-libs: the call enters this library
+            entry["properties"]["library"] = f"{f.library.distribution} {f.library.version}".strip()
         if f.chain:
             entry["codeFlows"] = [_code_flow(f)]
         if entry["ruleIndex"] < 0:

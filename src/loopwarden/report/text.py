@@ -12,7 +12,8 @@ from loopwarden.static.findings import PRIORITIES, Finding, short_symbol
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from loopwarden.static.findings import ChainStep
+    from loopwarden.libs import LibraryStats
+    from loopwarden.static.findings import ChainStep, LibraryCall
     from loopwarden.static.scan import ScanResult
 
 _COLORS = {"HIGH": "\033[31m", "MEDIUM": "\033[33m", "LOW": "\033[36m"}
@@ -28,16 +29,19 @@ _PLAIN = {"→": "->", "…": "...", "—": "-", "–": "-"}
 def chain_text(finding: Finding) -> str:
     best = finding.entry_points[0] if finding.entry_points else None
     prefix = f"{best.label}: " if best is not None and best.kind in _NAMED_KINDS else ""
-    return prefix + steps_text(finding.chain, finding.symbol)
+    return prefix + steps_text(finding.chain, finding.symbol, finding.library)
 
 
-def steps_text(chain: Iterable[ChainStep], symbol: str) -> str:
+def steps_text(chain: Iterable[ChainStep], symbol: str, library: LibraryCall | None = None) -> str:
+    """The chain; with ``library`` (a ``LibraryCall``), the step that enters the library is
+    marked with its distribution: ``web.status → client.Client.get_status [vendor-sdk 1.2] → Session.get``."""
     steps = []
     for step in chain:
         module, _, local = _split(step.function, step.path)
         if step.elided:
             steps.append(f"… {step.elided} more …")
-        steps.append(("~" if step.inferred else "") + f"{module}.{local}")
+        mark = f" [{library.distribution} {library.version}]".replace(" ]", "]") if library is not None and step.function == library.function else ""
+        steps.append(("~" if step.inferred else "") + f"{module}.{local}{mark}")
     return " → ".join([*steps, short_symbol(symbol)])
 
 
@@ -120,6 +124,19 @@ def summary_line(result: ScanResult) -> str:
         f"{result.suppressed} suppressed; {len(result.skipped)} skipped"
         + (f"; {hidden} below --min-priority not shown" if hidden else "")
         + (f"; {unresolved} unresolved call(s) in loop code (--show-unresolved lists them)" if unresolved else "")
+        + _libraries_text(getattr(result, "libraries", None))
+    )
+
+
+def _libraries_text(stats: LibraryStats | None) -> str:
+    """``--follow-libs``: how much library code joined the analysis, and what it cost."""
+    if stats is None:
+        return ""
+    skipped = f", {stats.skipped} not analysable" if stats.skipped else ""
+    bounded = ", stopped at the bound on modules" if stats.truncated else ""
+    return (
+        f"; followed {stats.modules} library module(s) from {len(stats.distributions)} distribution(s) "
+        f"({stats.analysed} analysed, {stats.reused} from the cache{skipped}{bounded})"
     )
 
 

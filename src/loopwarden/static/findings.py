@@ -57,6 +57,18 @@ class EntryPoint:
 
 
 @dataclass(frozen=True)
+class LibraryCall:
+    """A finding inside an installed library (``scan --follow-libs``): it is reported at the
+    project's call into the library; this names what that call enters."""
+
+    distribution: str  # "vendor-sdk"
+    version: str  # "1.2.0"
+    function: str  # the library function the project calls, qualified
+    path: str  # its file
+    blocking: tuple[str, ...] = ()  # every blocking symbol reached inside through this call
+
+
+@dataclass(frozen=True)
 class Finding:
     path: str
     line: int
@@ -73,6 +85,7 @@ class Finding:
     inferred: bool = False
     entry_points: tuple[EntryPoint, ...] = ()  # best first, at most MAX_ENTRY_POINTS
     entry_total: int = 0  # how many entry points reach it in all
+    library: LibraryCall | None = None  # set when the blocking call is inside a library
 
     @property
     def key(self) -> str:

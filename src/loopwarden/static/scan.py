@@ -24,6 +24,7 @@ from loopwarden.static.summary import ModuleSummary, Result, Skipped, internal_e
 
 if TYPE_CHECKING:
     from loopwarden.config import ConfigResolver
+    from loopwarden.libs import FollowOptions, Libraries, LibraryStats, Prepared
     from loopwarden.static.cache import EntryWriter, SummaryCache
     from loopwarden.static.entries import EntryPoints
     from loopwarden.static.explain import Unresolved
@@ -53,6 +54,7 @@ class ScanResult:
     cache_stats: tuple[int, int] | None = None  # (hits, misses) of the per-file cache; None: no cache
     cache_warning: str | None = None  # why the cache could not be used this run
     scanned: list[str] = field(default_factory=list)  # display paths of the files analysed
+    libraries: LibraryStats | None = None  # with --follow-libs: what library code joined
 
 
 def extract_options(catalog: Catalog) -> ExtractOptions:
@@ -308,6 +310,7 @@ def scan(
     select: list[str] | None = None,
     ignore: list[str] = (),  # type: ignore[assignment]
     cache_dir: str | os.PathLike[str] | None = None,
+    follow_libs: FollowOptions | None = None,
 ) -> ScanResult:
     """Scan ``paths``. With ``configs`` (a ``loopwarden.config.ConfigResolver``), each file
     follows the configuration governing it (excludes, gitignore, max-file-size,
@@ -316,7 +319,8 @@ def scan(
     given here override the configurations; ``ignore`` adds to theirs.  With ``cache_dir``,
     per-file results and the whole-program result are kept there between runs
     (``loopwarden.static.cache``); a warm result has no ``program`` and no ``modules``
-    when nothing changed (``scanned`` lists the files)."""
+    when nothing changed (``scanned`` lists the files).  With ``follow_libs``, the installed
+    libraries the project reaches join the analysis (``loopwarden.libs``)."""
     found = discover_all(
         list(paths), list(excludes), respect_gitignore, cwd=cwd, anchored_excludes=anchored_excludes, configs=configs
     )
@@ -325,6 +329,12 @@ def scan(
         from loopwarden.config import merged_catalog
 
         catalog = merged_catalog(configs.used() if configs is not None else [])
+    prepared = None
+    if follow_libs is not None:  # the environment's libraries, and the catalogue entries they ship
+        from loopwarden import libs
+
+        prepared = libs.prepare(catalog, follow_libs, [f.root for f in files])
+        catalog = prepared.catalog
     sizes = {f.path: configs.for_path(f.path).max_file_size for f in files} if configs is not None else max_file_size
     options = extract_options(catalog)
     cache, cache_warning = _open_cache(cache_dir, options)
@@ -332,7 +342,11 @@ def scan(
 
     scripts = console_scripts(f.root for f in files)  # the projects' declared entry points
     program_key = _program_key(cache, files, sizes, catalog, cwd, scripts) if cache is not None else None
+    if program_key is not None and prepared is not None:
+        program_key = _with_libraries_key(program_key, prepared)
     phase = cache.load_program(program_key) if cache is not None and program_key is not None else None
+    if isinstance(phase, ProgramPhase) and not _libraries_unchanged(phase):
+        phase = None  # an unversioned library file changed since
     modules: list[ModuleSummary] = []
     program = None
     if isinstance(phase, ProgramPhase) and cache is not None:
@@ -341,7 +355,8 @@ def scan(
     else:
         results = summarize(files, options, sizes, jobs, cache)
         modules = [r for r in results if isinstance(r, ModuleSummary)]
-        phase, program = _whole_program(modules, [r for r in results if isinstance(r, Skipped)], files, catalog, cwd, scripts)
+        libraries = libs.follow(prepared, modules, options, max_file_size, jobs) if prepared is not None else None
+        phase, program = _whole_program(modules, [r for r in results if isinstance(r, Skipped)], files, catalog, cwd, scripts, libraries)
         if cache is not None and program_key is not None:
             cache.store_program(program_key, phase)
     skipped += phase.skipped
@@ -377,6 +392,7 @@ def scan(
         cache_stats=(cache.hits, cache.misses) if cache is not None else None,
         cache_warning=cache_warning,
         scanned=list(phase.scanned),
+        libraries=_library_stats(phase, program is None),
     )
 
 
@@ -393,6 +409,8 @@ class ProgramPhase:
     ambiguous: list[tuple[str, str, tuple[str, ...]]]
     scanned: list[str]  # display paths of the modules
     lines: int
+    libraries: LibraryStats | None = None  # --follow-libs: what library code joined
+    library_files: tuple[tuple[str, int, int], ...] = ()  # (path, size, mtime_ns) of the library modules joined
 
 
 def _whole_program(
@@ -402,33 +420,70 @@ def _whole_program(
     catalog: Catalog,
     cwd: str | None,
     scripts: dict[str, str],
+    libraries: Libraries | None = None,
 ) -> tuple[ProgramPhase, Program]:
     ambiguous = prefer_own_root(modules, {f.display: f.root for f in files})
     skipped = list(file_skips)
     skipped += [Skipped(m.path, error) for m in modules for error in m.errors]
-    index = ProgramIndex(modules, catalog, scripts=scripts)
+    index = ProgramIndex([*modules, *libraries.summaries] if libraries is not None else modules, catalog, scripts=scripts)
     skipped += index.errors
-    graph = CallGraph(index)
+    graph = libraries.graph(index) if libraries is not None else CallGraph(index)
     from loopwarden.static.entries import EntryPoints
     from loopwarden.static.explain import unresolved_calls
 
     entries = EntryPoints(index, graph)
+    if libraries is not None:  # library functions are never entry points
+        libraries.restrict(entries)
     findings, suppressed, notes = build_findings_and_notes(index, graph, entries)
+    if libraries is not None:  # findings inside a library move to the project's call into it
+        findings, suppressed, notes = libraries.reanchor(index, findings, suppressed, notes)
     findings, hazard_suppressed = _with_hazards(findings, index, graph, cwd, entries)
     suppressed += len(hazard_suppressed)
     notes = [n for n in notes if (n.path, n.line) not in set(hazard_suppressed)]
     skipped += [Skipped(index.function_module[q].path, reason) for q, reason in graph.errors]
+    unresolved = unresolved_calls(index, graph, entries)
+    if libraries is not None:  # library code is not the project's: none of its problems are listed
+        findings = libraries.own_findings(findings)
+        skipped = libraries.own_skips(skipped)
+        unresolved = [u for u in unresolved if u.path not in libraries.paths]
     phase = ProgramPhase(
         findings=findings,
         skipped=skipped,
         suppressed=suppressed,
         notes=notes,
-        unresolved=unresolved_calls(index, graph, entries),
+        unresolved=unresolved,
         ambiguous=ambiguous,
         scanned=[m.path for m in modules],
         lines=sum(m.lines for m in modules),
+        libraries=libraries.stats if libraries is not None else None,
+        library_files=libraries.files if libraries is not None else (),
     )
     return phase, (index, graph, entries, findings)
+
+
+def _with_libraries_key(program_key: str, prepared: Prepared) -> str:
+    """--follow-libs: the whole-program result also depends on the installed libraries."""
+    import hashlib
+
+    from loopwarden.libs import environment_key
+
+    return hashlib.sha256(f"{program_key}\0libs\0{environment_key(prepared)}".encode()).hexdigest()
+
+
+def _libraries_unchanged(phase: ProgramPhase) -> bool:
+    from loopwarden.libs import files_unchanged
+
+    return files_unchanged(phase.library_files)
+
+
+def _library_stats(phase: ProgramPhase, cached: bool) -> LibraryStats | None:
+    """The phase's library figures; a cached phase analysed and read nothing this run."""
+    stats = phase.libraries
+    if stats is None or not cached:
+        return stats
+    import dataclasses
+
+    return dataclasses.replace(stats, analysed=0, reused=stats.modules)
 
 
 def _open_cache(cache_dir: str | os.PathLike[str] | None, options: ExtractOptions) -> tuple[SummaryCache | None, str | None]:
