@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -99,6 +100,21 @@ def test_config_turns_it_on_and_the_flag_off(tree, capsys):
     assert len(json.loads(capsys.readouterr().out)["findings"]) == 3
     assert main(["scan", ".", "--no-follow-libs", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["findings"] == []
+
+
+def test_libs_cache_dir_from_the_configuration(tree, capsys, monkeypatch, tmp_path):
+    _, project = tree
+    (project / "pyproject.toml").write_text('[tool.loopwarden]\nfollow-libs = true\nlibs-cache-dir = "../from-config"\n', encoding="utf-8")
+    monkeypatch.delenv("LOOPWARDEN_NO_CACHE")
+    monkeypatch.delenv("LOOPWARDEN_LIBS_CACHE")
+    main(["scan", ".", "--format", "json"])
+    capsys.readouterr()
+    assert sorted(p.name for p in (tmp_path / "from-config").glob("*/*"))[-1] == "vendor-sdk-1.2"
+    monkeypatch.setenv("LOOPWARDEN_LIBS_CACHE", str(tmp_path / "from-env"))  # the environment wins
+    shutil.rmtree(project / ".loopwarden_cache")  # else the whole-program result is reused as it is
+    main(["scan", "."])
+    capsys.readouterr()
+    assert (tmp_path / "from-env").is_dir()
 
 
 def test_python_needs_follow_libs(tree, capsys):

@@ -185,9 +185,14 @@ def follow(prepared: Prepared, project: list[ModuleSummary], options: ExtractOpt
     store: LibraryStore | None = None
     warnings = list(prepared.warnings)
     if prepared.options.use_cache:
+        import os
         from pathlib import Path
 
-        directory = Path(prepared.options.cache_dir).expanduser() if prepared.options.cache_dir else default_directory()
+        from loopwarden.libs.store import ENV_LIBS_CACHE
+
+        # $LOOPWARDEN_LIBS_CACHE, else the configuration's libs-cache-dir, else the user cache.
+        configured = prepared.options.cache_dir if not os.environ.get(ENV_LIBS_CACHE) else None
+        directory = Path(configured).expanduser() if configured else default_directory()
         store = open_store(directory, options, env.version)
         if store is None:
             warnings.append("cannot create the per-user cache key: library summaries are not cached")
