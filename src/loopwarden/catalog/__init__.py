@@ -189,6 +189,16 @@ class Catalog:
             if member and ("*" in free or member.partition(".")[0] in free):
                 return None
             return self.sink(f"{head}.{member}" if member else head)
+        # Matching every pattern is the cost of a miss, and the call graph asks about the same
+        # symbols many times: remember the answers (forgotten when the catalogue is extended).
+        memo: dict[str, Sink | None] | None = self.__dict__.get("_pattern_memo")
+        if memo is None:
+            memo = self.__dict__["_pattern_memo"] = {}
+        if symbol not in memo:
+            memo[symbol] = self._pattern_sink(symbol)
+        return memo[symbol]
+
+    def _pattern_sink(self, symbol: str) -> Sink | None:
         # A pattern ending in ``.*`` (every method) covers an SDK object's own methods and
         # attributes, not the methods of what one of its calls returned
         # (``client.chat.completions.create(...).model_dump()`` is a method on a response
@@ -236,6 +246,7 @@ class Catalog:
     # -- building --------------------------------------------------------------------------
     def extend(self, table: Mapping[str, Any], origin: str) -> None:
         """Merge one catalogue table (the built-in TOML or ``[tool.loopwarden.catalog]``)."""
+        self.__dict__.pop("_pattern_memo", None)
         known = {"group", "pattern", "types", "offload", "loop_callback", "hook", "nonblocking", "entry", "variant"}
         unknown = set(table) - known
         if unknown:

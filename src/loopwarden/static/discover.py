@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pathspec
-
 from loopwarden.static.summary import Skipped
 
 if TYPE_CHECKING:
+    import pathspec  # imported when a pattern is compiled: a heavy import a one-file scan does without
+
     from loopwarden.config import ConfigResolver
 
 ALWAYS_SKIPPED_DIRS = frozenset(
@@ -65,6 +65,8 @@ def compile_patterns(lines: list[str], strict: bool) -> pathspec.PathSpec[Any] |
     --exclude or config pattern (``strict``) is an error naming the pattern."""
     if not lines:
         return None
+    import pathspec
+
     try:
         return pathspec.GitIgnoreSpec.from_lines(lines)
     except Exception:  # pathspec's error types vary across versions

@@ -209,10 +209,14 @@ class ModuleExtractor:
                     target, local = alias.name, alias.asname
                 else:
                     target = local = alias.name.split(".")[0]
+                self.summary.import_heads.add(alias.name.split(".")[0])
                 self._bind(scope, local, ("name", target), qual_prefix)
             return
         base = self.import_target(node)
+        if base:
+            self.summary.import_heads.add(base.split(".")[0])
         for alias in node.names:
+            self.summary.import_heads.add((f"{base}.{alias.name}" if base else alias.name).split(".")[0])
             if alias.name == "*":
                 if qual_prefix is not None and base not in self.summary.star_imports:
                     self.summary.star_imports.append(base)
@@ -975,6 +979,8 @@ class _Context:
             self.record(CONSUME, arg_refs[0], node.args[0])
         dynamic = _dynamic_lookup(node, canonical, arg_refs)
         if dynamic is not None:
+            if dynamic[0] == "name":  # importlib.import_module("pkg.mod"): an import
+                self.ex.summary.import_heads.add(dynamic[1].split(".")[0])
             return dynamic
         result = _call_result(callee, canonical, arg_refs)
         variants = self.ex.options.variants.get(canonical or "")
@@ -1525,20 +1531,34 @@ def decorator_args(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str | 
 _LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
+# Nodes that hold no loop: not pushed by the walk below (most nodes of a body are names).
+_NO_LOOP_INSIDE = (
+    ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop, ast.alias,
+    ast.Pass, ast.Break, ast.Continue, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal,
+)
+_OWN_SCOPE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
 def loop_spans(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[tuple[int, int], ...]:
     """Line spans of the loops in a function's own body (nested functions excluded): a cheap
-    call inside one runs once per item."""
+    call inside one runs once per item. One walk over the body's statements and expressions
+    (leaves are not visited: this runs for every function of the code base)."""
     spans: list[tuple[int, int]] = []
     stack: list[ast.AST] = list(node.body)
     while stack:
         current = stack.pop()
-        if isinstance(current, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+        if isinstance(current, _OWN_SCOPE):
             continue
         if isinstance(current, (ast.For, ast.AsyncFor, ast.While)):  # the body repeats, the header runs once
             spans.append((current.body[0].lineno, current.end_lineno or current.lineno))
         elif isinstance(current, _LOOPS):
             spans.append((current.lineno, current.end_lineno or current.lineno))
-        stack.extend(ast.iter_child_nodes(current))
+        for name in current._fields:
+            value = getattr(current, name, None)
+            if isinstance(value, list):
+                stack.extend(item for item in value if isinstance(item, ast.AST) and not isinstance(item, _NO_LOOP_INSIDE))
+            elif isinstance(value, ast.AST) and not isinstance(value, _NO_LOOP_INSIDE):
+                stack.append(value)
     return tuple(sorted(set(spans)))
 
 

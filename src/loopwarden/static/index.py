@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -75,6 +76,7 @@ class ProgramIndex:
                 self.errors.append(Skipped(path, internal_error(exc, f"the bases of class {cls.local_name}")))
         self._param_values = self._bind_function_arguments()
         self._memo.clear()  # nothing resolved before the class tree and arguments were complete is kept
+        self.__dict__.pop("_overrides_memo", None)
 
     @staticmethod
     def _unambiguous_module_names(modules: list[ModuleSummary]) -> dict[str, ModuleSummary]:
@@ -571,16 +573,24 @@ class ProgramIndex:
         return ("any", tuple(("func", o) for o in candidates[:_MAX_ALTERNATIVES]))
 
     def overrides(self, qualname: str) -> list[str]:
-        """Concrete overrides of a method in project subclasses (for calls on abstract bases)."""
+        """Concrete overrides of a method in project subclasses (for calls on abstract bases).
+        Remembered per method: a base class of a large code base (Home Assistant's Entity) has
+        thousands of subclasses, and its methods are asked about from every call site."""
+        memo: dict[str, list[str]] = self.__dict__.setdefault("_overrides_memo", {})
+        if qualname not in memo:
+            memo[qualname] = self._overrides(qualname)
+        return list(memo[qualname])
+
+    def _overrides(self, qualname: str) -> list[str]:
         fn = self.functions.get(qualname)
         if fn is None or fn.class_qualname is None:
             return []
         method = qualname.rpartition(".")[2]
         found: list[str] = []
         seen: set[str] = set()
-        stack = list(self.subclasses.get(fn.class_qualname, []))
+        stack = deque(self.subclasses.get(fn.class_qualname, []))
         while stack:
-            sub = stack.pop(0)
+            sub = stack.popleft()
             if sub in seen:
                 continue
             seen.add(sub)
@@ -627,7 +637,14 @@ def prefer_own_root(modules: list[ModuleSummary], roots: dict[str, str]) -> list
             shared += 1
         return (bool(mine) and mine == theirs, shared)
 
+    # A name is rewritten only when it starts with an ambiguous module name, and a module
+    # holds only names it imports or defines: skip (without walking it) every module that
+    # imports and is named nothing that starts like an ambiguous name.
+    firsts = {alias.split(".")[0] for alias in ambiguous}
     for summary in modules:
+        own = summary.module.split(".")[0]  # its own names are qualified with its primary name
+        if own not in firsts and firsts.isdisjoint(summary.import_heads) and firsts.isdisjoint(m.split(".")[0] for m in summary.star_imports):
+            continue
         chosen: dict[str, str | None] = {}
 
         def rename(name: str, summary: ModuleSummary = summary, chosen: dict[str, str | None] = chosen) -> str:
@@ -651,28 +668,59 @@ def prefer_own_root(modules: list[ModuleSummary], roots: dict[str, str]) -> list
     return sorted(unresolved)
 
 
+# Fields of summaries that hold names of the module's own, never refs: a function's
+# parameters ``(name, state)`` look like the ref ``("name", "state")`` but are not one.
+_NOT_REFS = frozenset({"qualname", "local_name", "params", "decorator_names", "decorator_args", "def_lines", "loop_spans", "path", "module", "aliases"})
+
+
 def _rewrite_names(summary: ModuleSummary, rename: Callable[[str], str]) -> None:
-    """Apply ``rename`` to every ``("name", dotted)`` ref held by the summary."""
+    """Apply ``rename`` to every ``("name", dotted)`` ref held by the summary. Linear in the
+    summary's size and allocation-free where nothing changes (every module of a monorepo with
+    one ambiguous name goes through here): each distinct name is renamed once, scalars
+    return at once, containers are rebuilt only when something in them changed."""
     import dataclasses
 
+    renamed: dict[str, str] = {}
+    fields_of: dict[type, tuple[str, ...]] = {}
+    scalars = (str, int, float, bool, type(None), frozenset)
+
     def fix(value: Any) -> Any:
+        kind = type(value)
+        if kind in scalars:
+            return value
         if isinstance(value, tuple):
             if len(value) == 2 and value[0] == "name" and isinstance(value[1], str):
-                renamed = rename(value[1])
-                return value if renamed == value[1] else ("name", renamed)
-            fixed = tuple(fix(v) for v in value)
-            return type(value)._make(fixed) if hasattr(value, "_make") else fixed
+                old = value[1]
+                new = renamed.get(old)
+                if new is None:
+                    new = renamed[old] = rename(old)
+                return value if new == old else ("name", new)
+            fixed = [fix(v) for v in value]
+            if all(a is b for a, b in zip(fixed, value)):  # noqa: B905 (same length)
+                return value
+            return kind._make(fixed) if hasattr(value, "_make") else tuple(fixed)
         if isinstance(value, list):
-            return [fix(v) for v in value]
+            fixed = [fix(v) for v in value]
+            return value if all(a is b for a, b in zip(fixed, value)) else fixed  # noqa: B905
         if isinstance(value, dict):
-            return {k: fix(v) for k, v in value.items()}
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            changes = {f.name: fix(getattr(value, f.name)) for f in dataclasses.fields(value)}
-            if value.__dataclass_params__.frozen:  # type: ignore[attr-defined]
-                return dataclasses.replace(value, **changes)
-            for key, new in changes.items():
-                setattr(value, key, new)
+            changed = {k: new for k, v in value.items() if (new := fix(v)) is not v}
+            return {**value, **changed} if changed else value
+        names = fields_of.get(kind)
+        if names is None:
+            is_record = dataclasses.is_dataclass(value) and not isinstance(value, type)
+            names = fields_of[kind] = tuple(f.name for f in dataclasses.fields(value) if f.name not in _NOT_REFS) if is_record else ()
+        changes: dict[str, Any] = {}
+        for name in names:
+            old = getattr(value, name)
+            new = fix(old)
+            if new is not old:
+                changes[name] = new
+        if not changes:
             return value
+        if value.__dataclass_params__.frozen:
+            return dataclasses.replace(value, **changes)
+        for key, new in changes.items():
+            setattr(value, key, new)
         return value
 
     for name in ("functions", "classes", "variables", "offloads", "startup_refs"):

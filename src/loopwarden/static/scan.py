@@ -9,7 +9,6 @@ import stat
 import sys
 import tokenize
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,8 @@ from loopwarden.static.reach import CallGraph
 from loopwarden.static.summary import ModuleSummary, Result, Skipped, internal_error
 
 if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
     from loopwarden.config import ConfigResolver
     from loopwarden.libs import FollowOptions, Libraries, LibraryStats, Prepared
     from loopwarden.static.cache import EntryWriter, SummaryCache
@@ -276,6 +277,8 @@ def _summarize(
         return _analyze_and_store((sized, options, writer))
     chunk = max(8, len(sized) // (jobs * 8))
     chunks = [sized[i : i + chunk] for i in range(0, len(sized), chunk)]
+    from concurrent.futures import ProcessPoolExecutor  # not for small scans: multiprocessing is a heavy import
+
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
     try:
         if writer is None:
@@ -325,23 +328,28 @@ def scan(
         list(paths), list(excludes), respect_gitignore, cwd=cwd, anchored_excludes=anchored_excludes, configs=configs
     )
     files, skipped = found.files, found.skipped
+    # What the catalogue is made of, for the cache: the built-in one is in the fingerprint,
+    # so only the configurations' tables (cheap to key) or else the catalogue given.
+    catalog_source: object = catalog
     if catalog is None:
         from loopwarden.config import merged_catalog
 
-        catalog = merged_catalog(configs.used() if configs is not None else [])
+        used = configs.used() if configs is not None else []
+        catalog_source = [("configured catalogue", c.catalog) for c in used]
+        catalog = merged_catalog(used)
     prepared = None
     if follow_libs is not None:  # the environment's libraries, and the catalogue entries they ship
         from loopwarden import libs
 
         prepared = libs.prepare(catalog, follow_libs, [f.root for f in files])
-        catalog = prepared.catalog
+        catalog = catalog_source = prepared.catalog  # keyed whole: libraries ship entries
     sizes = {f.path: configs.for_path(f.path).max_file_size for f in files} if configs is not None else max_file_size
     options = extract_options(catalog)
     cache, cache_warning = _open_cache(cache_dir, options)
     from loopwarden.static.scripts import console_scripts
 
     scripts = console_scripts(f.root for f in files)  # the projects' declared entry points
-    program_key = _program_key(cache, files, sizes, catalog, cwd, scripts) if cache is not None else None
+    program_key = _program_key(cache, files, sizes, catalog_source, cwd, scripts) if cache is not None else None
     if program_key is not None and prepared is not None:
         program_key = _with_libraries_key(program_key, prepared)
     phase = cache.load_program(program_key) if cache is not None and program_key is not None else None
@@ -499,11 +507,11 @@ def _open_cache(cache_dir: str | os.PathLike[str] | None, options: ExtractOption
 
 
 def _program_key(
-    cache: SummaryCache, files: list[SourceFile], sizes: int | dict[str, int], catalog: Catalog, cwd: str | None, scripts: dict[str, str]
+    cache: SummaryCache, files: list[SourceFile], sizes: int | dict[str, int], catalog: object, cwd: str | None, scripts: dict[str, str]
 ) -> str | None:
     """The key of the whole-program result: every file's entry key (so its content and
-    identity), its import root, the whole catalogue, the declared console scripts and the
-    directory hazards read from.
+    identity), its import root, the whole catalogue (or the configuration tables it was
+    built from), the declared console scripts and the directory hazards read from.
     None when a file cannot be keyed (unreadable, too large): then it is not cached."""
     import hashlib
 

@@ -128,6 +128,10 @@ class ModuleSummary:
     star_imports: list[str] = field(default_factory=list)  # modules of `from m import *`
     errors: list[str] = field(default_factory=list)  # internal errors that cost one unit each
     main_refs: list[Ref] = field(default_factory=list)  # called under `if __name__ == "__main__":`
+    # First parts of the module names it imports (``import a.b``, ``from .c import d``,
+    # ``importlib.import_module("e")``): only a module importing an ambiguous name of a
+    # monorepo needs its names rewritten (index.prefer_own_root).
+    import_heads: set[str] = field(default_factory=set)
 
     @property
     def body_qualname(self) -> str:
