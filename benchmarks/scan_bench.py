@@ -381,20 +381,21 @@ def ratio(x: float | None, base: float | None) -> str:
 
 def render(base: CodeBase, rows: list[Measurement], info: dict, markdown: bool) -> str:
     ruff = rows[0]
-    header = ["tool", "wall s", "CPU s", "wall / ruff", "peak RSS MiB (largest, tree)", "findings"]
+    header = ["tool", "wall s", "CPU s", "wall / ruff", "CPU / ruff", "peak RSS MiB (largest, tree)", "findings"]
     body = []
     for m in rows:
         if m.skipped:
-            body.append([m.label, "skipped", "", "", "", m.skipped])
+            body.append([m.label, "skipped", "", "", "", "", m.skipped])
             continue
         if m.crashed:
-            body.append([m.label, "CRASHED", "", "", "", ""])
+            body.append([m.label, "CRASHED", "", "", "", "", ""])
             continue
         body.append([
             m.label,
             f"{m.seconds:.2f}",
             f"{m.cpu:.2f}",
             ratio(m.seconds, ruff.seconds),
+            ratio(m.cpu, ruff.cpu),
             f"{m.maxrss_kib / 1024:.0f}, {m.tree_rss_kib / 1024:.0f}",
             "—" if m.findings is None else str(m.findings),
         ])
@@ -402,7 +403,7 @@ def render(base: CodeBase, rows: list[Measurement], info: dict, markdown: bool) 
     out = [f"### {title}" if markdown else title, ""]
     if markdown:
         out.append("| " + " | ".join(header) + " |")
-        out.append("|" + "|".join(["---", "---:", "---:", "---:", "---:", "---:"]) + "|")
+        out.append("|" + "|".join(["---", "---:", "---:", "---:", "---:", "---:", "---:"]) + "|")
         out += ["| " + " | ".join(r) + " |" for r in body]
     else:
         widths = [max(len(str(r[i])) for r in [header, *body]) for i in range(len(header))]
