@@ -429,8 +429,7 @@ def _note_internal_errors(skipped: list[Skipped]) -> None:
 def _write_atomically(path: Path, text: str) -> None:
     """Replace a regular file in one step (readers never see half a report), through
     symlinks, keeping its permissions; write straight into devices and pipes."""
-    import stat
-    import tempfile
+    from loopwarden._files import replace_atomically
 
     target = Path(os.path.realpath(path))
     if target.is_dir():
@@ -439,25 +438,10 @@ def _write_atomically(path: Path, text: str) -> None:
         with open(target, "w", encoding="utf-8") as fh:
             fh.write(text)
         return
-    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666 & ~_umask()
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        replace_atomically(target, text)
     except OSError as exc:
         raise _UsageError(f"{path}: cannot write: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import os
 import re
 import sys
 from dataclasses import dataclass
@@ -282,8 +281,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"loopwarden: error: {out} exists: anchor writes new files only", file=sys.stderr)
         return 2
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, out)
+    from loopwarden._files import replace_atomically
+
+    replace_atomically(out, text)
     print(f"wrote {out}: drives {target.point.function} ({target.point.label}); run it with pytest {out}", file=sys.stderr)
     return 0

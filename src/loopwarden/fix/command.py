@@ -234,17 +234,6 @@ def _run(args: argparse.Namespace) -> int:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     """Replace the file in one step, keeping its permissions (through symlinks)."""
-    import stat
-    import tempfile
+    from loopwarden._files import replace_atomically
 
-    target = Path(os.path.realpath(path))
-    mode = stat.S_IMODE(target.stat().st_mode)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_atomically(path, data)

@@ -4,7 +4,6 @@ package (``loopwarden/fix/SKILL.md``): printed, or written to ``FOLDER/SKILL.md`
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -34,8 +33,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / "SKILL.md"
-    tmp = folder / ".SKILL.md.tmp"
-    tmp.write_text(skill, encoding="utf-8")
-    os.replace(tmp, target)
+    from loopwarden._files import replace_atomically
+
+    replace_atomically(target, skill)
     print(f"wrote {target}", file=sys.stderr)
     return 0

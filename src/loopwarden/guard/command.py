@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from loopwarden._files import replace_atomically
 from loopwarden.guard.model import FIX, FIX_ANCHOR, GUARD, NO_ACTION, Candidate, Evidence
 
 if TYPE_CHECKING:
@@ -407,18 +408,4 @@ def _write_new(path: Path, text: str, replace: bool = False) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and not replace:
         raise GuardError(f"{path} exists")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+    replace_atomically(path, text)

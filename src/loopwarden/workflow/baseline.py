@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -128,27 +127,11 @@ def growth(old: dict[str, int], new: dict[str, int]) -> list[tuple[str, int]]:
 
 def write(path: str, text: str) -> None:
     """Replace the file in one step, keeping its permissions."""
-    target = os.path.realpath(path)
-    directory = os.path.dirname(target) or "."
-    if os.path.isdir(target):
+    from loopwarden._files import replace_atomically
+
+    if os.path.isdir(path):
         raise BaselineError(f"{path}: is a directory")
-    mode = os.stat(target).st_mode & 0o777 if os.path.exists(target) else None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", dir=directory)
+        replace_atomically(path, text)
     except OSError as exc:
         raise BaselineError(f"{path}: cannot write: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        if mode is None:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
