@@ -166,3 +166,14 @@ def test_the_unlocked_context_manager_acquires_nothing() -> None:
             return lock.locked(), value
 
     assert asyncio.run(main()) == (True, None)
+
+
+def test_the_result_cache_keeps_to_its_own_folder_of_the_shared_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    """$LOOPWARDEN_CACHE_DIR also holds the scan cache (which ``loopwarden clean`` removes whole)."""
+    from loopwarden.teeth.command import _default_cache_dir
+
+    monkeypatch.setenv("LOOPWARDEN_CACHE_DIR", str(tmp_path))
+    assert _default_cache_dir() == str(tmp_path / "teeth")
+    monkeypatch.delenv("LOOPWARDEN_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert _default_cache_dir() == str(tmp_path / "xdg" / "loopwarden" / "teeth")

@@ -72,7 +72,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument("--shard", type=_shard, default=None, metavar="I/N", help="verify only the I-th of N deterministic parts")
     parser.add_argument("--timeout", type=_seconds, default=None, metavar="S", help="per-mutant timeout (default: 3x the baseline, at least 30 s)")
     parser.add_argument("--no-select", action="store_true", help="run every test for every mutant (no test selection)")
-    parser.add_argument("--cache-dir", metavar="DIR", help="result cache (default: $LOOPWARDEN_CACHE_DIR or ~/.cache/loopwarden/teeth)")
+    parser.add_argument("--cache-dir", metavar="DIR", help="result cache (default: $LOOPWARDEN_CACHE_DIR/teeth or ~/.cache/loopwarden/teeth)")
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write cached results")
     parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.loopwarden] from this file")
     parser.add_argument("--exclude", action="append", default=[], metavar="GLOB", help="gitignore-style pattern to skip (repeatable)")
@@ -196,8 +196,8 @@ def _in_diff(base: str, sites: list[Site]) -> list[Site] | None:
 
 
 def _default_cache_dir() -> str:
-    if os.environ.get("LOOPWARDEN_CACHE_DIR"):
-        return os.environ["LOOPWARDEN_CACHE_DIR"]
+    if os.environ.get("LOOPWARDEN_CACHE_DIR"):  # shared with the scan cache: teeth keeps to its own folder
+        return os.path.join(os.environ["LOOPWARDEN_CACHE_DIR"], "teeth")
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "loopwarden", "teeth")
 
