@@ -250,7 +250,10 @@ def run_wrapped(cmd: list[str], cwd: Path, env: dict[str, str]) -> dict:
         out = tmp.name
     peak = 0
     try:
-        proc = subprocess.Popen([sys.executable, "-c", WRAPPER, out, str(cwd), *cmd], env={**os.environ, **env})
+        # As installed (pip compiles the modules): PYTHONDONTWRITEBYTECODE would make every run
+        # compile loopwarden's modules again, which is no cost a user pays.
+        child_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        proc = subprocess.Popen([sys.executable, "-c", WRAPPER, out, str(cwd), *cmd], env={**child_env, **env})
         while proc.poll() is None:
             if os.path.isdir("/proc"):
                 peak = max(peak, _tree_rss_kib(proc.pid))
@@ -316,11 +319,13 @@ def bench_code_base(base: CodeBase, scratch: Path, args: argparse.Namespace, hyd
     log(f"{base.name}: {files:,} .py files, {lines:,} lines under {site}")
     rel = list(base.scan_dirs)
     cache = scratch / f"lw-cache-{base.name}"
-    env = {"LOOPWARDEN_CACHE_DIR": str(cache)}
+    libs_cache = scratch / f"lw-libs-cache-{base.name}"  # --follow-libs: library summaries (else user-level)
+    env = {"LOOPWARDEN_CACHE_DIR": str(cache), "LOOPWARDEN_LIBS_CACHE": str(libs_cache)}
     os.environ.pop("LOOPWARDEN_NO_CACHE", None)
 
-    def clear() -> None:
+    def clear() -> None:  # a cold run: neither the project's cache nor the libraries'
         shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(libs_cache, ignore_errors=True)
 
     candidates = sorted(targets[0].rglob("*.py"))
     changed = candidates[len(candidates) // 2]  # the file edited before each "one file changed" run

@@ -375,9 +375,12 @@ def _some(paths: Iterable[str], limit: int = 3) -> str:
 def _say_which_config_governs(result: ScanResult, configs: ConfigResolver, cwd: str, verbose: bool) -> None:
     """One line per configuration: always when several govern the scan, else with --verbose."""
     governed: dict[int, tuple[Config, list[str]]] = {}
+    by_directory: dict[str, list[str]] = {}  # one lookup per directory, not per file
     for path in result.scanned:
-        config = configs.for_path(os.path.join(cwd, path))
-        governed.setdefault(id(config), (config, []))[1].append(path)
+        by_directory.setdefault(os.path.dirname(path), []).append(path)
+    for directory, paths in by_directory.items():
+        config = configs.for_directory(os.path.abspath(os.path.join(cwd, directory)))
+        governed.setdefault(id(config), (config, []))[1].extend(paths)
     if not verbose and len(governed) < 2:
         return
     for config, files in sorted(governed.values(), key=lambda item: (item[0].source is None, str(item[0].source))):

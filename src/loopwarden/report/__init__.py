@@ -45,6 +45,8 @@ def safe_result(result: ScanResult) -> ScanResult:
             return dataclasses.replace(value, **changes) if changes else value
         return value
 
+    if not _may_hold_surrogates([getattr(result, name, None) for name in _SHOWN_FIELDS]):
+        return result  # the common case, without walking every finding in Python
     changes: dict[str, Any] = {}
     for name in _SHOWN_FIELDS:
         if hasattr(result, name):
@@ -52,6 +54,47 @@ def safe_result(result: ScanResult) -> ScanResult:
             if new is not getattr(result, name):
                 changes[name] = new
     return dataclasses.replace(result, **changes) if changes else result
+
+
+def _may_hold_surrogates(values: object) -> bool:
+    """Whether a string that ``safe_result`` would change is reachable from ``values`` through
+    the same tuples, lists and dataclass fields (a lone surrogate is how an undecodable
+    file-name byte reaches Python). It only looks, in a tight loop that reads each dataclass's
+    fields at C speed and encodes all strings at once: on a large project's result (100,000
+    values) about a sixth of what walking and rebuilding the values costs."""
+    import dataclasses
+    from operator import attrgetter
+
+    # Per type: what to look into, as a tuple (a dataclass's init fields); None: nothing.
+    getters: dict[type, Callable[[Any], tuple[Any, ...]] | None] = {int: None, float: None, bool: None, type(None): None}
+    texts: list[str] = []
+    stack = [values]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind in getters:
+            getter = getters[kind]
+            if getter is not None:
+                stack.extend(getter(value))
+        elif isinstance(value, str):
+            texts.append(value)
+        elif isinstance(value, (tuple, list)):
+            stack.extend(value)
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+            fields = [f.name for f in dataclasses.fields(value) if f.init]
+            getters[kind] = attrgetter(*fields) if len(fields) > 1 else _one_field(fields[0]) if fields else None
+            stack.append(value)
+        else:
+            getters[kind] = None
+    try:
+        "".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _one_field(name: str) -> Callable[[Any], tuple[Any, ...]]:
+    return lambda value: (getattr(value, name),)
 
 
 def render(result: ScanResult, fmt: str, *, color: bool = False) -> str:

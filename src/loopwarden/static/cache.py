@@ -266,6 +266,34 @@ class SummaryCache:
         return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, _Seen)}
 
 
+def load_sealed(path: Path) -> object:
+    """The value of an entry written by ``store_sealed``; None when it is missing or is not
+    one this user's loopwarden wrote whole."""
+    secret = user_secret()
+    if secret is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return unseal(data, secret)
+
+
+def store_sealed(directory: Path, relative: str, value: object) -> None:
+    """Write ``value`` (sealed, atomically) to ``directory / relative``, creating and marking
+    the cache directory if needed; a cache that cannot be written only costs speed."""
+    secret = user_secret()
+    if secret is None:
+        return
+    target = directory / relative
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _ensure_marked(directory)
+        _atomic_write(target, seal(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), secret))
+    except (OSError, pickle.PicklingError, RecursionError, TypeError):
+        pass
+
+
 class CacheUnavailable(Exception):
     """The cache cannot be used this run (one warning line; the scan goes on without it)."""
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -94,6 +95,7 @@ class _Ignore:
         anchored: tuple[list[str], str] | None = None,
         configs: ConfigResolver | None = None,  # per-directory excludes and gitignore
         used: set[str] | None = None,
+        trace: _Trace | None = None,
     ) -> None:
         # One spec per command-line pattern, to tell which patterns matched nothing.
         self.cli_rules: list[tuple[str, pathspec.PathSpec[Any]]] = []
@@ -108,6 +110,7 @@ class _Ignore:
             self.anchored = (compile_patterns(anchored[0], strict=True), anchored[1])
         self.configs = configs
         self.respect_gitignore = respect_gitignore
+        self.trace = trace
         self.specs: dict[str, pathspec.PathSpec[Any] | None] = {}
         self.config_specs: dict[int, pathspec.PathSpec[Any] | None] = {}
 
@@ -116,7 +119,10 @@ class _Ignore:
         if self.configs is None:
             spec, base = self.anchored if self.anchored is not None else (None, self.root)
             return spec, base, self.respect_gitignore
-        config = self.configs.for_directory(os.path.dirname(path))
+        directory = os.path.dirname(path)
+        config = self.configs.for_directory(directory)
+        if self.trace is not None:
+            self.trace.configs[directory] = _config_signature(config)
         key = id(config)
         if key not in self.config_specs:
             self.config_specs[key] = compile_patterns(config.exclude, strict=True)
@@ -125,13 +131,10 @@ class _Ignore:
 
     def _spec_for(self, directory: str) -> pathspec.PathSpec[Any] | None:
         if directory not in self.specs:
-            spec = None
-            try:
-                with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as fh:
-                    spec = compile_patterns(fh.read().splitlines(), strict=False)
-            except OSError:
-                spec = None
-            self.specs[directory] = spec
+            text = _read_gitignore(directory)
+            if self.trace is not None:
+                self.trace.gitignores[directory] = _text_hash(text)
+            self.specs[directory] = compile_patterns(text.splitlines(), strict=False) if text is not None else None
         return self.specs[directory]
 
     def ignored(self, path: str, is_dir: bool, gitignore_dirs: list[str]) -> bool:
@@ -161,10 +164,33 @@ class _Ignore:
         return False
 
 
-def _git_root(start: str) -> str | None:
+def _read_gitignore(directory: str) -> str | None:
+    try:
+        with open(os.path.join(directory, ".gitignore"), encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except OSError:
+        return None
+
+
+def _text_hash(text: str | None) -> str | None:
+    import hashlib
+
+    return None if text is None else hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _config_signature(config: object) -> tuple[object, ...]:
+    """What discovery reads of a directory's configuration."""
+    source = getattr(config, "source", None)
+    return (str(source) if source is not None else None, tuple(getattr(config, "exclude", ())), getattr(config, "respect_gitignore", True))
+
+
+def _git_root(start: str, trace: _Trace | None = None) -> str | None:
     current = start
     while True:
-        if os.path.exists(os.path.join(current, ".git")):
+        found = os.path.exists(os.path.join(current, ".git"))
+        if trace is not None:
+            trace.git_probes[current] = found
+        if found:
             return current
         parent = os.path.dirname(current)
         if parent == current:
@@ -172,9 +198,9 @@ def _git_root(start: str) -> str | None:
         current = parent
 
 
-def _ancestor_dirs(directory: str) -> list[str]:
+def _ancestor_dirs(directory: str, trace: _Trace | None = None) -> list[str]:
     """Directories from the git root down to ``directory`` (their .gitignore files apply)."""
-    root = _git_root(directory)
+    root = _git_root(directory, trace)
     if root is None:
         return [directory]
     dirs = [directory]
@@ -211,6 +237,7 @@ def discover_all(
     cwd: str | None = None,
     anchored_excludes: tuple[list[str], str] | None = None,
     configs: ConfigResolver | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> Discovery:
     """The Python files under ``paths``, the inputs that could not be read, and the
     command-line excludes that matched nothing.
@@ -218,21 +245,44 @@ def discover_all(
     ``excludes`` are relative to each directory given; ``anchored_excludes`` is
     (patterns, base directory), for one configuration file's patterns; ``configs`` (a
     ``ConfigResolver``) instead gives each directory the excludes and gitignore setting of
-    the configuration governing it.  The order of ``paths`` does not matter."""
+    the configuration governing it.  The order of ``paths`` does not matter.  With
+    ``cache_dir`` (the scan cache), the last discovery with the same arguments is reused
+    when nothing it read has changed since (``_Trace.still_holds``)."""
     cwd = cwd or os.getcwd()
+    if cache_dir is None:
+        return _discover(paths, excludes, respect_gitignore, cwd, anchored_excludes, configs, None)
+    return _discover_cached(paths, excludes, respect_gitignore, cwd, anchored_excludes, configs, Path(cache_dir))
+
+
+def _absolute(paths: list[str], cwd: str) -> list[str]:
+    return sorted({os.path.abspath(os.path.join(cwd, raw)) for raw in paths or ["."]})
+
+
+def _discover(
+    paths: list[str],
+    excludes: list[str],
+    respect_gitignore: bool,
+    cwd: str,
+    anchored_excludes: tuple[list[str], str] | None,
+    configs: ConfigResolver | None,
+    trace: _Trace | None,
+) -> Discovery:
+    _package_cache.clear()  # a long-lived process (tests, an editor) sees packages come and go
     found: dict[str, str] = {}  # file -> the scanned directory it was found under
     skipped: list[Skipped] = []
     used: set[str] = set()
-    absolute = sorted({os.path.abspath(os.path.join(cwd, raw)) for raw in paths or ["."]})
+    absolute = _absolute(paths, cwd)
     for path in absolute:
         try:
             mode = os.stat(path).st_mode
         except OSError as exc:
             skipped.append(Skipped(display_path(path, cwd), _os_reason(exc)))
             continue
+        if trace is not None:
+            trace.roots[path] = stat.S_IFMT(mode)
         if stat.S_ISDIR(mode):
-            ignore = _Ignore(path, excludes, respect_gitignore, anchored_excludes, configs, used)
-            gitignore_dirs = _ancestor_dirs(path)
+            ignore = _Ignore(path, excludes, respect_gitignore, anchored_excludes, configs, used, trace)
+            gitignore_dirs = _ancestor_dirs(path, trace)
             if ignore.ignored(path, True, gitignore_dirs[:-1]):
                 gitignore_dirs = [path]  # asked for explicitly: only its own .gitignore files apply
             for file in _walk(path, ignore, gitignore_dirs, skipped, cwd):
@@ -244,7 +294,152 @@ def discover_all(
     files = [_source_file(file, root, cwd) for file, root in found.items()]
     files = _unique_module_names(sorted(files, key=lambda f: f.display), cwd)
     unused = [p for p in dict.fromkeys(excludes) if p not in used] if any(os.path.isdir(p) for p in absolute) else []
+    if trace is not None:
+        trace.packages = dict(_package_cache)
     return Discovery(files, skipped, unused)
+
+
+# -- the discovery cache -------------------------------------------------------------------
+#
+# A warm run with nothing changed must not walk the tree again, compile gitignore patterns
+# and rebuild every module name (about half of such a run on a large project). The walk
+# records what it read besides its arguments (a ``_Trace``): the stat signature of every
+# directory it listed (an entry added, removed or renamed changes the directory's mtime),
+# the text of every .gitignore, the configuration of every directory, and the few facts it
+# looked up outside the listed directories (``.git`` and ``__init__.py`` above the roots).
+# The next run with the same arguments checks those (one ``stat`` per directory) and reuses
+# the result when all still hold; anything else walks again. Nothing is stored when the walk
+# met an input it could not read, or when a directory changed within the file system's
+# timestamp granularity of the walk (it may still be changing: the "racy git" problem).
+
+# A directory modified this close to the walk (or later) is not trusted to stay as listed.
+_RACY_NS = 2_000_000_000
+_CACHE_SUBDIR = "discovery"
+
+
+def _dir_signature(path: str) -> tuple[int, ...] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return (info.st_mode, info.st_ino, info.st_dev, info.st_mtime_ns, info.st_ctime_ns)
+
+
+@dataclass
+class _Trace:
+    """What one discovery read besides its arguments: enough to tell later that its result
+    still holds."""
+
+    started_ns: int
+    dirs: dict[str, tuple[int, ...] | None] = field(default_factory=dict)  # listed directory -> stat signature
+    roots: dict[str, int] = field(default_factory=dict)  # each path given -> its file type
+    gitignores: dict[str, str | None] = field(default_factory=dict)  # directory -> hash of its .gitignore, None: none
+    configs: dict[str, tuple[object, ...]] = field(default_factory=dict)  # directory -> its configuration's settings read
+    git_probes: dict[str, bool] = field(default_factory=dict)  # directory -> has .git
+    packages: dict[str, bool] = field(default_factory=dict)  # directory -> has __init__.py
+    symlinks: list[str] = field(default_factory=list)  # files found through a symbolic link
+
+    def reusable(self, found: Discovery) -> bool:
+        """Whether the result may be stored: complete, and no listed directory too recent."""
+        if found.skipped or not any(stat.S_ISDIR(kind) for kind in self.roots.values()):
+            return False
+        recent = self.started_ns - _RACY_NS
+        return all(sig is not None and sig[3] < recent and sig[4] < recent for sig in self.dirs.values())
+
+    def still_holds(self, configs: ConfigResolver | None) -> bool:
+        listed = self.dirs
+        if any(_dir_signature(d) != sig for d, sig in listed.items()):
+            return False
+        for path, kind in self.roots.items():
+            try:
+                if stat.S_IFMT(os.stat(path).st_mode) != kind:
+                    return False
+            except OSError:
+                return False
+        # An entry of a listed directory cannot appear or go without changing its signature.
+        if any(os.path.exists(os.path.join(d, ".git")) != found for d, found in self.git_probes.items() if d not in listed):
+            return False
+        if any(os.path.isfile(os.path.join(d, "__init__.py")) != found for d, found in self.packages.items() if d not in listed):
+            return False
+        for d, digest in self.gitignores.items():
+            if (digest is not None or d not in listed) and _text_hash(_read_gitignore(d)) != digest:
+                return False
+        for path in self.symlinks:  # the link's target may change without its directory
+            try:
+                if not stat.S_ISREG(os.stat(path).st_mode):
+                    return False
+            except OSError:
+                return False
+        if configs is not None:  # also leaves the resolver as the walk would have
+            return all(_config_signature(configs.for_directory(d)) == sig for d, sig in self.configs.items())
+        return True
+
+
+@dataclass(frozen=True)
+class _Recorded:
+    key: str
+    trace: _Trace
+    discovery: Discovery
+
+
+def _discovery_key(
+    absolute: list[str],
+    excludes: list[str],
+    respect_gitignore: bool,
+    cwd: str,
+    anchored_excludes: tuple[list[str], str] | None,
+    configs: ConfigResolver | None,
+) -> str:
+    """Everything but the file system that shapes a discovery: the arguments, loopwarden's
+    code (this module and the configuration reader) and the gitignore matcher's."""
+    import hashlib
+    from importlib.util import find_spec
+
+    from loopwarden.static.cache import canonical, fingerprint
+
+    stamps: list[object] = []
+    try:
+        spec = find_spec("pathspec")
+        origin = spec.origin if spec is not None else None
+        info = os.stat(origin) if origin else None
+        stamps.append((origin, info.st_size, info.st_mtime_ns) if info is not None else None)
+    except (ImportError, ValueError, OSError):
+        stamps.append(None)
+    try:
+        stamps.append((Path(__file__).resolve().parent.parent / "config.py").read_bytes())
+    except OSError:
+        stamps.append(None)
+    arguments = (cwd, absolute, list(excludes), respect_gitignore, anchored_excludes, configs is not None)
+    text = fingerprint("discovery", stamps) + repr(canonical(arguments))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _discover_cached(
+    paths: list[str],
+    excludes: list[str],
+    respect_gitignore: bool,
+    cwd: str,
+    anchored_excludes: tuple[list[str], str] | None,
+    configs: ConfigResolver | None,
+    cache_dir: Path,
+) -> Discovery:
+    from loopwarden.static import cache
+
+    key = _discovery_key(_absolute(paths, cwd), excludes, respect_gitignore, cwd, anchored_excludes, configs)
+    entry = f"{_CACHE_SUBDIR}/{key}.pickle"
+    record = cache.load_sealed(cache_dir / entry)
+    if isinstance(record, _Recorded) and record.key == key and isinstance(record.discovery, Discovery):
+        try:
+            holds = record.trace.still_holds(configs)
+        except Exception:  # e.g. a configuration that became invalid: the walk reports it
+            holds = False
+        if holds:
+            return record.discovery
+    trace = _Trace(time.time_ns())
+    found = _discover(paths, excludes, respect_gitignore, cwd, anchored_excludes, configs, trace)
+    if trace.reusable(found):
+        cache.store_sealed(cache_dir, entry, _Recorded(key, trace, found))
+    return found
 
 
 def _unique_module_names(files: list[SourceFile], cwd: str) -> list[SourceFile]:
@@ -276,6 +471,8 @@ def _renamed(file: SourceFile, cwd: str) -> SourceFile:
 
 
 def _walk(root: str, ignore: _Ignore, gitignore_dirs: list[str], skipped: list[Skipped], cwd: str) -> Iterator[str]:
+    if ignore.trace is not None:
+        ignore.trace.dirs[root] = _dir_signature(root)
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
     except OSError as exc:
@@ -295,6 +492,8 @@ def _walk(root: str, ignore: _Ignore, gitignore_dirs: list[str], skipped: list[S
         elif entry.name.endswith(".py") and not ignore.ignored(entry.path, False, gitignore_dirs):
             reason = _not_a_source_file(entry)
             if reason is None:
+                if ignore.trace is not None and entry.is_symlink():
+                    ignore.trace.symlinks.append(entry.path)
                 yield entry.path
             else:
                 skipped.append(Skipped(display_path(entry.path, cwd), reason))

@@ -325,7 +325,7 @@ def scan(
     when nothing changed (``scanned`` lists the files).  With ``follow_libs``, the installed
     libraries the project reaches join the analysis (``loopwarden.libs``)."""
     found = discover_all(
-        list(paths), list(excludes), respect_gitignore, cwd=cwd, anchored_excludes=anchored_excludes, configs=configs
+        list(paths), list(excludes), respect_gitignore, cwd=cwd, anchored_excludes=anchored_excludes, configs=configs, cache_dir=cache_dir
     )
     files, skipped = found.files, found.skipped
     # What the catalogue is made of, for the cache: the built-in one is in the fingerprint,
@@ -343,7 +343,8 @@ def scan(
 
         prepared = libs.prepare(catalog, follow_libs, [f.root for f in files])
         catalog = catalog_source = prepared.catalog  # keyed whole: libraries ship entries
-    sizes = {f.path: configs.for_path(f.path).max_file_size for f in files} if configs is not None else max_file_size
+    # f.path is an absolute file name: its directory's configuration, without for_path's stat.
+    sizes = {f.path: configs.for_directory(os.path.dirname(f.path)).max_file_size for f in files} if configs is not None else max_file_size
     options = extract_options(catalog)
     cache, cache_warning = _open_cache(cache_dir, options)
     from loopwarden.static.scripts import console_scripts
