@@ -17,7 +17,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from loopwarden.static.index import ProgramIndex
-from loopwarden.static.summary import ModuleSummary, Ref
+from loopwarden.static.refs import AttrRef, NameRef, Ref, SelfRef
+from loopwarden.static.summary import ModuleSummary
 
 READ, WRITE = "read", "write"
 
@@ -311,9 +312,9 @@ class Facts:
         while qualname not in seen:
             seen.add(qualname)
             ref = self.index.variables.get(qualname)
-            if ref is None or ref[0] != "name" or ref[1] not in self.index.variables:
+            if not isinstance(ref, NameRef) or ref.name not in self.index.variables:
                 break
-            qualname = ref[1]
+            qualname = ref.name
         return qualname
 
     def value_of(self, qualname: str) -> tuple[ModuleFacts, ast.expr] | None:
@@ -338,7 +339,7 @@ class Facts:
             name = facts.canonical(dotted(value.func))
             if name in _MUTABLE_CALLS:
                 return True
-            resolved = self.index.resolve(("name", qualname))
+            resolved = self.index.resolve(NameRef(qualname))
             return resolved is not None and resolved[0] == "inst"
         return False
 
@@ -550,9 +551,9 @@ def ref_of(expr: ast.expr, module: str, class_qualname: str | None) -> Ref:
     """The summary ref of a name or attribute chain, to resolve it with the index."""
     if isinstance(expr, ast.Name):
         if expr.id == "self" and class_qualname:
-            return ("self", class_qualname)
-        return ("name", f"{module}.{expr.id}")
+            return SelfRef(class_qualname)
+        return NameRef(f"{module}.{expr.id}")
     if isinstance(expr, ast.Attribute):
         base = ref_of(expr.value, module, class_qualname)
-        return ("attr", base, expr.attr) if base is not None else None
+        return AttrRef(base, expr.attr) if base is not None else None
     return None

@@ -5,13 +5,13 @@ from __future__ import annotations
 import ast
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
 from loopwarden.hazards.facts import READ, WRITE, Access, Facts, ModuleFacts, dotted, ref_of
 from loopwarden.static.entries import CLI_SCOPE, STARTUP_SCOPE, TEST_SCOPE, EntryPoints
 from loopwarden.static.findings import LOW, MEDIUM, ChainStep, EntryPoint, Finding
 from loopwarden.static.index import ProgramIndex, Value
 from loopwarden.static.reach import CallGraph
+from loopwarden.static.refs import AttrRef, NameRef
 from loopwarden.static.summary import CALL, OFFLOAD, CallSite, ModuleSummary, OffloadSite
 
 LOST_UPDATE = "LOST_UPDATE"
@@ -99,11 +99,11 @@ class Hazards:
                 continue
             for site in fn.calls:
                 ref = site.ref
-                if site.kind != CALL or ref is None or ref[0] != "attr" or ref[2] != "submit" or not site.args:
+                if site.kind != CALL or not isinstance(ref, AttrRef) or ref.attr != "submit" or not site.args:
                     continue
                 if (site.line, qualname) in recorded:
                     continue
-                receiver = self.index.resolve(ref[1])
+                receiver = self.index.resolve(ref.base)
                 if receiver is None or receiver[0] != "extinst" or not receiver[1].endswith("Executor"):
                     continue
                 call = self._submit_call(module, qualname, site.line)
@@ -224,10 +224,10 @@ class Hazards:
     def _context_get(self, site: CallSite) -> str | None:
         """``var.get`` (its qualified name) when the call reads a module-level ContextVar."""
         ref = site.ref
-        if site.kind != CALL or ref is None or ref[0] != "attr" or ref[2] != "get":
+        if site.kind != CALL or not isinstance(ref, AttrRef) or ref.attr != "get":
             return None
-        base = ref[1]
-        if base is None or base[0] not in ("name", "attr"):
+        base = ref.base
+        if not isinstance(base, (NameRef, AttrRef)):
             return None
         value = self.index.resolve(base)
         if value is not None and value[0] == "extinst" and value[1] in _CONTEXT_VARS:
@@ -450,17 +450,16 @@ class Hazards:
         return isinstance(args[0], ast.Constant) and args[0].value == 1
 
 
-def _name_of(ref: tuple[Any, ...], facts: Facts) -> str:
-    """``app.ctx.user`` for ``ctx.user`` (a module imported under a name) or ``user``
-    (``ref``: a ``name`` or ``attr`` ref)."""
-    if ref[0] == "name":
-        return facts.module_variable(ref[1])
-    base = ref[1]
+def _name_of(ref: NameRef | AttrRef, facts: Facts) -> str:
+    """``app.ctx.user`` for ``ctx.user`` (a module imported under a name) or ``user``."""
+    if isinstance(ref, NameRef):
+        return facts.module_variable(ref.name)
+    base = ref.base
     value = facts.index.resolve(base) if base is not None else None
     if value is not None and value[0] in ("module", "ext"):
-        return facts.module_variable(f"{value[1]}.{ref[2]}")
-    inner = _name_of(base, facts) if base is not None and base[0] in ("name", "attr") else "?"
-    return f"{inner}.{ref[2]}"
+        return facts.module_variable(f"{value[1]}.{ref.attr}")
+    inner = _name_of(base, facts) if isinstance(base, (NameRef, AttrRef)) else "?"
+    return f"{inner}.{ref.attr}"
 
 
 def _functions_of(index: ProgramIndex, value: Value) -> list[str]:

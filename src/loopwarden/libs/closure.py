@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from loopwarden.libs.environment import Distribution, Environment
+from loopwarden.static.refs import AttrRef, NameRef, SelfRef, SuperRef
 from loopwarden.static.summary import OFFLOAD, ClassSummary, FunctionSummary, ModuleSummary, Result
 
 # A bound on what one scan follows (a project importing a large framework would otherwise
@@ -53,7 +54,7 @@ Loader = Callable[[list[LibraryModule]], list[Result]]
 
 
 def names_in(ref: object) -> Iterator[str]:
-    """Dotted names a ref mentions: ``("attr", ("name", "m.x"), "y")`` gives ``m.x.y`` and
+    """Dotted names a ref mentions: ``AttrRef(NameRef("m.x"), "y")`` gives ``m.x.y`` and
     ``m.x``. Refs are walked structurally (nested tuples), whatever their other kinds."""
     if not isinstance(ref, tuple) or not ref:
         return iter(())
@@ -86,21 +87,20 @@ def _walk(ref: tuple[object, ...]) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _dotted(ref: tuple[object, ...]) -> str | None:
-    kind = ref[0]
-    if kind in ("name", "self", "super") and len(ref) == 2 and isinstance(ref[1], str):
-        return ref[1]
-    if kind == "attr" and len(ref) == 3 and isinstance(ref[1], tuple) and isinstance(ref[2], str):
-        base = _dotted(ref[1])
-        return f"{base}.{ref[2]}" if base is not None else None
+def _dotted(ref: object) -> str | None:
+    if isinstance(ref, NameRef):
+        return ref.name
+    if isinstance(ref, (SelfRef, SuperRef)):
+        return ref.cls
+    if isinstance(ref, AttrRef):
+        base = _dotted(ref.base)
+        return f"{base}.{ref.attr}" if base is not None else None
     return None
 
 
 def _alias_target(ref: object) -> str | None:
-    """``("name", "x.y")``: a plain alias of another name."""
-    if isinstance(ref, tuple) and len(ref) == 2 and ref[0] == "name" and isinstance(ref[1], str):
-        return ref[1]
-    return None
+    """``NameRef("x.y")``: a plain alias of another name."""
+    return ref.name if isinstance(ref, NameRef) else None
 
 
 def function_names(fn: FunctionSummary) -> Iterator[str]:

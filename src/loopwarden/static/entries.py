@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from loopwarden.catalog.entries import EntryRule, entry_rules, glob_matches, last_parts
 from loopwarden.static.index import ProgramIndex
 from loopwarden.static.reach import SYNC_HOOK, CallGraph, Root, _same_class
-from loopwarden.static.summary import CALL, FunctionSummary, ModuleSummary, Ref, RefTuple
+from loopwarden.static.refs import AttrRef, CallRef, NameRef, Ref, RefTuple
+from loopwarden.static.summary import CALL, FunctionSummary, ModuleSummary
 
 SERVING, API, UNREFERENCED, STARTUP_SCOPE, CLI_SCOPE, TEST_SCOPE = "serving", "api", "unreferenced", "startup", "cli", "test"
 SCOPES = (SERVING, API, UNREFERENCED, STARTUP_SCOPE, CLI_SCOPE, TEST_SCOPE)
@@ -111,7 +112,7 @@ class EntryPoints:
                 if site.kind != CALL or site.ref is None or not site.args:
                     continue
                 ref = site.ref
-                end = ref[2] if ref[0] == "attr" else (ref[1].rpartition(".")[2] if ref[0] == "name" else None)
+                end = ref.attr if isinstance(ref, AttrRef) else (ref.name.rpartition(".")[2] if isinstance(ref, NameRef) else None)
                 if end is not None and (any_end or end in call_ends):
                     names = self._callee_names(ref)
                     rule = next((r for r, _ in call_rules if r.arg < len(site.args) and glob_matches(r.call, names)), None)
@@ -121,13 +122,11 @@ class EntryPoints:
                         continue
                 # an async def handed to a call by reference runs when that call decides
                 for arg in site.args:
-                    if arg is None or arg[0] == "call":
-                        continue
-                    if (arg[0] == "name" and arg[1] in functions) or (arg[0] == "attr" and arg[2] in methods):
+                    if (isinstance(arg, NameRef) and arg.name in functions) or (isinstance(arg, AttrRef) and arg.attr in methods):
                         self._register_value(arg, "callback", f"callback passed to {self._short(ref)}", async_only=True)
 
     def _register_value(self, ref: Ref, kind: str, label: str, async_only: bool = False) -> None:
-        if ref is None or ref[0] == "call":
+        if ref is None or isinstance(ref, CallRef):
             return
         value = self.index.resolve(ref)
         if value is None or value[0] != "func" or value[1] in self.registered:
@@ -144,8 +143,8 @@ class EntryPoints:
             self.sync_roots[qualname] = Root(qualname, SYNC_HOOK, hook=label)
 
     def _short(self, ref: RefTuple) -> str:
-        if ref[0] == "attr":
-            return f".{ref[2]}()"
+        if isinstance(ref, AttrRef):
+            return f".{ref.attr}()"
         value = self.index.resolve(ref)
         if value is not None and value[0] in ("ext", "func", "class"):
             return f"{value[1].rpartition('.')[2]}()"
@@ -153,10 +152,10 @@ class EntryPoints:
 
     def _callee_names(self, ref: RefTuple) -> set[str]:
         names = set()
-        if ref[0] == "attr":
-            names.add(f"?.{ref[2]}")
-        elif ref[0] == "name":
-            names.add(ref[1])
+        if isinstance(ref, AttrRef):
+            names.add(f"?.{ref.attr}")
+        elif isinstance(ref, NameRef):
+            names.add(ref.name)
         value = self.index.resolve(ref)
         if value is not None and value[0] in ("ext", "class", "func"):
             names.add(value[1])
@@ -170,7 +169,7 @@ class EntryPoints:
         args = fn.decorator_args if len(fn.decorator_args) == len(fn.decorators) else (None,) * len(fn.decorators)
         for ref, written, arg in zip(fn.decorators, fn.decorator_names, args, strict=True):
             names = {written}
-            value = self.index.resolve(ref[1] if ref is not None and ref[0] == "call" else ref)
+            value = self.index.resolve(ref.callee if isinstance(ref, CallRef) else ref)
             if value is not None and value[0] == "ext":
                 names.add(value[1])
             if not glob_matches(rule.decorator, names):

@@ -11,7 +11,23 @@ from typing import TYPE_CHECKING
 from loopwarden.static.entries import CLI_SCOPE, SCOPE_RANK, STARTUP_SCOPE, TEST_SCOPE, EntryPoints
 from loopwarden.static.index import ProgramIndex, Value
 from loopwarden.static.reach import CallGraph, Root
-from loopwarden.static.summary import CALL, CONSUME, ENTER, OFFLOAD, CallSite, FunctionSummary, Ref
+from loopwarden.static.refs import (
+    AttrRef,
+    CallRef,
+    DynAttrRef,
+    DynModRef,
+    ElemRef,
+    NameRef,
+    OffResRef,
+    ParamRef,
+    Ref,
+    SelfRef,
+    StrRef,
+    SuperRef,
+    UnionRef,
+    VariantRef,
+)
+from loopwarden.static.summary import CALL, CONSUME, ENTER, OFFLOAD, CallSite, FunctionSummary
 
 if TYPE_CHECKING:
     from loopwarden.static.findings import Finding
@@ -29,38 +45,36 @@ class Unresolved:
 
 
 def describe(ref: Ref, depth: int = 0, module: str = "") -> str:
-    """A ref as readable source-like text: ("attr", ("self", "m.C"), "x") -> "self.x"; names
+    """A ref as readable source-like text: AttrRef(SelfRef("m.C"), "x") -> "self.x"; names
     of ``module`` itself lose its prefix."""
     if ref is None or depth > 8:
         return "?"
-    kind = ref[0]
-    if kind == "name":
-        name: str = ref[1]
-        return name.removeprefix(f"{module}.") if module else name
-    if kind == "str":
-        return repr(ref[1])
-    if kind == "variant":
-        return describe(ref[1], depth + 1, module)
-    if kind == "dynmod":
-        return f"importlib.import_module({describe(ref[1], depth + 1, module)})"
-    if kind == "dynattr":
-        return f"getattr({describe(ref[1], depth + 1, module)}, {describe(ref[2], depth + 1, module)})"
-    if kind == "attr":
-        return f"{describe(ref[1], depth + 1, module)}.{ref[2]}"
-    if kind == "call":
-        return f"{describe(ref[1], depth + 1, module)}()"
-    if kind == "self":
+    if isinstance(ref, NameRef):
+        return ref.name.removeprefix(f"{module}.") if module else ref.name
+    if isinstance(ref, StrRef):
+        return repr(ref.text)
+    if isinstance(ref, VariantRef):
+        return describe(ref.result, depth + 1, module)
+    if isinstance(ref, DynModRef):
+        return f"importlib.import_module({describe(ref.name, depth + 1, module)})"
+    if isinstance(ref, DynAttrRef):
+        return f"getattr({describe(ref.obj, depth + 1, module)}, {describe(ref.name, depth + 1, module)})"
+    if isinstance(ref, AttrRef):
+        return f"{describe(ref.base, depth + 1, module)}.{ref.attr}"
+    if isinstance(ref, CallRef):
+        return f"{describe(ref.callee, depth + 1, module)}()"
+    if isinstance(ref, SelfRef):
         return "self"
-    if kind == "super":
+    if isinstance(ref, SuperRef):
         return "super()"
-    if kind == "elem":
-        return f"<item of {describe(ref[1], depth + 1)}>"
-    if kind == "param":
-        return f"<parameter {ref[2]}>"
-    if kind == "union":
-        return " | ".join(describe(r, depth + 1) for r in ref[1][:3])
-    if kind == "offres":
-        return f"<to_thread result of {describe(ref[1], depth + 1)}>"
+    if isinstance(ref, ElemRef):
+        return f"<item of {describe(ref.of, depth + 1)}>"
+    if isinstance(ref, ParamRef):
+        return f"<parameter {ref.position}>"
+    if isinstance(ref, UnionRef):
+        return " | ".join(describe(r, depth + 1) for r in ref.members[:3])
+    if isinstance(ref, OffResRef):
+        return f"<to_thread result of {describe(ref.callable, depth + 1)}>"
     return "?"
 
 
@@ -68,31 +82,30 @@ def evidence(index: ProgramIndex, ref: Ref) -> str:
     """How the scanner knows what ``ref`` is: import, annotation/assignment, or nothing."""
     if ref is None:
         return "unknown"
-    kind = ref[0]
-    if kind == "name":
+    if isinstance(ref, NameRef):
         value = index.resolve(ref)
         return "definition in the project" if value is not None and value[0] in ("func", "class") else "import"
-    if kind == "param":
+    if isinstance(ref, ParamRef):
         return "unannotated parameter (unknown)"
-    if kind == "attr":
-        base = ref[1]
-        if base is not None and base[0] == "self":
+    if isinstance(ref, AttrRef):
+        base = ref.base
+        if isinstance(base, SelfRef):
             return "attribute of self (class body, __init__ or annotation)"
-        base_value = index.resolve(base) if base is not None and base[0] == "name" else None
+        base_value = index.resolve(base) if isinstance(base, NameRef) else None
         if base_value is not None and base_value[0] == "ext":
             return "import"
         return "assignment or annotation of the receiver"
-    if kind == "call":
+    if isinstance(ref, CallRef):
         return "return type of the call (annotation or catalogue)"
-    if kind == "union":
+    if isinstance(ref, UnionRef):
         return "several assignments (union)"
-    if kind in ("dynmod", "dynattr"):
+    if isinstance(ref, (DynModRef, DynAttrRef)):
         return "a module or class named by a string constant (importlib.import_module / getattr)"
     return "assignment"
 
 
 def _unresolved(graph: CallGraph, site: CallSite) -> bool:
-    if site.kind != CALL or site.offloaded or site.awaited or site.ref is None or site.ref[0] == "param":
+    if site.kind != CALL or site.offloaded or site.awaited or site.ref is None or isinstance(site.ref, ParamRef):
         return False
     value = graph.index.resolve(site.ref)
     if value is not None:

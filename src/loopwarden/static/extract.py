@@ -16,6 +16,28 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from loopwarden.catalog import NOT_CONSTANT, Constants, Symbolic, Variant
+from loopwarden.static.refs import (
+    AttrRef,
+    CallRef,
+    DynAttrRef,
+    DynModRef,
+    ElemRef,
+    IterRef,
+    MapRef,
+    NameRef,
+    OffResRef,
+    ParamRef,
+    Ref,
+    RefTuple,
+    SelfRef,
+    SeqRef,
+    StrRef,
+    SuperRef,
+    UnionRef,
+    UnknownRef,
+    VariantRef,
+    clear_interned,
+)
 from loopwarden.static.summary import (
     ATTR,
     CALL,
@@ -27,8 +49,6 @@ from loopwarden.static.summary import (
     FunctionSummary,
     ModuleSummary,
     OffloadSite,
-    Ref,
-    RefTuple,
     Suppression,
     internal_error,
 )
@@ -124,12 +144,11 @@ def dotted(ref: Ref) -> str | None:
     """``name``/``attr`` chains as a dotted string, e.g. ``asyncio.to_thread``."""
     if ref is None:
         return None
-    if ref[0] == "name":
-        name: str = ref[1]
-        return name
-    if ref[0] == "attr":
-        head = dotted(ref[1])
-        return f"{head}.{ref[2]}" if head else None
+    if isinstance(ref, NameRef):
+        return ref.name
+    if isinstance(ref, AttrRef):
+        head = dotted(ref.base)
+        return f"{head}.{ref.attr}" if head else None
     return None
 
 
@@ -210,7 +229,7 @@ class ModuleExtractor:
                 else:
                     target = local = alias.name.split(".")[0]
                 self.summary.import_heads.add(alias.name.split(".")[0])
-                self._bind(scope, local, ("name", target), qual_prefix)
+                self._bind(scope, local, NameRef(target), qual_prefix)
             return
         base = self.import_target(node)
         if base:
@@ -222,41 +241,41 @@ class ModuleExtractor:
                     self.summary.star_imports.append(base)
                 continue
             target = f"{base}.{alias.name}" if base else alias.name
-            self._bind(scope, alias.asname or alias.name, ("name", target), qual_prefix)
+            self._bind(scope, alias.asname or alias.name, NameRef(target), qual_prefix)
 
     def _bind(self, scope: _Scope, local: str, ref: Ref, qual_prefix: str | None) -> None:
         if qual_prefix is None:
             scope.names[local] = ref
         else:  # module level: the global phase resolves the variable
             self.summary.variables[f"{qual_prefix}.{local}"] = ref
-            scope.names[local] = ("name", f"{qual_prefix}.{local}")
+            scope.names[local] = NameRef(f"{qual_prefix}.{local}")
 
     def expand(self, ref: Ref, depth: int = 0) -> Ref:
         """Replace this module's import bindings (``mod.asyncio`` -> ``asyncio``) so that
         well-known callables can be recognised by name within the file."""
         if ref is None or depth > 8:
             return ref
-        if ref[0] == "name":
-            bound = self.summary.variables.get(ref[1])
-            if bound is not None and bound[0] == "name" and bound != ref:
+        if isinstance(ref, NameRef):
+            bound = self.summary.variables.get(ref.name)
+            if isinstance(bound, NameRef) and bound != ref:
                 return self.expand(bound, depth + 1)
             return ref
-        if ref[0] == "attr":
-            return ("attr", self.expand(ref[1], depth + 1), ref[2])
+        if isinstance(ref, AttrRef):
+            return AttrRef(self.expand(ref.base, depth + 1), ref.attr)
         return ref
 
     # -- pre-binding: names usable before their definition line -----------------------
     def _prebind(self, body: list[ast.stmt], scope: _Scope, prefix: str, module_level: bool) -> None:
         for stmt in _flat_statements(body):
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                scope.names[stmt.name] = ("name", f"{prefix}.{stmt.name}")
+                scope.names[stmt.name] = NameRef(f"{prefix}.{stmt.name}")
             elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
                 self.bind_import(stmt, scope, prefix if module_level else None)
             elif module_level and isinstance(stmt, (ast.Assign, ast.AnnAssign)):
                 targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
                 for target in targets:
                     if isinstance(target, ast.Name):
-                        scope.names[target.id] = ("name", f"{prefix}.{target.id}")
+                        scope.names[target.id] = NameRef(f"{prefix}.{target.id}")
 
 
 # Methods and builtins that only work on memory: a critical section made of them is short.
@@ -383,8 +402,8 @@ class _Context:
         if found:
             return ref
         if name in _BUILTIN_NAMES:
-            return ("name", f"builtins.{name}")
-        return ("name", f"{self.ex.module}.{name}")
+            return NameRef(f"builtins.{name}")
+        return NameRef(f"{self.ex.module}.{name}")
 
     def bind(self, target: ast.expr, ref: Ref, value: ast.expr | None = None) -> None:
         if isinstance(target, ast.Name):
@@ -408,9 +427,9 @@ class _Context:
                 if values is not None:
                     self.bind(element, self.ref_of_bound(values[i]), values[i])
                 else:
-                    self.bind(element, ("elem", ref) if ref is not None else None)
+                    self.bind(element, ElemRef(ref) if ref is not None else None)
         elif isinstance(target, ast.Starred):
-            self.bind(target.value, ("seq", ("elem", ref)) if ref is not None else None)
+            self.bind(target.value, SeqRef(ElemRef(ref)) if ref is not None else None)
         elif isinstance(target, ast.Attribute):
             self.eval(target.value)
             self.record_self_attr(target, ref)
@@ -426,7 +445,7 @@ class _Context:
         for keyword in node.keywords:
             if keyword.arg == "default_factory" and isinstance(keyword.value, (ast.Name, ast.Attribute)):
                 factory = _StaticRef(self).ref(keyword.value)
-                return ("call", factory) if factory is not None else None
+                return CallRef(factory) if factory is not None else None
             if keyword.arg == "default":
                 return _StaticRef(self).ref(keyword.value)
         return None
@@ -585,13 +604,13 @@ class _Context:
     def stmt_For(self, stmt: ast.For) -> None:
         iterable = self.eval(stmt.iter)
         self.record(CONSUME, iterable, stmt.iter)
-        self.bind(stmt.target, ("iter", iterable) if iterable is not None else None)
+        self.bind(stmt.target, IterRef(iterable) if iterable is not None else None)
         self.visit_block(stmt.body)
         self.visit_block(stmt.orelse)
 
     def stmt_AsyncFor(self, stmt: ast.AsyncFor) -> None:
         iterable = self.eval(stmt.iter)
-        self.bind(stmt.target, ("iter", iterable) if iterable is not None else None)
+        self.bind(stmt.target, IterRef(iterable) if iterable is not None else None)
         self.visit_block(stmt.body)
         self.visit_block(stmt.orelse)
 
@@ -600,7 +619,7 @@ class _Context:
         for item in stmt.items:
             ref = self.eval(item.context_expr)
             if ref is not None:
-                self.record(ENTER, ("attr", ref, "__enter__"), item.context_expr, brief=brief)
+                self.record(ENTER, AttrRef(ref, "__enter__"), item.context_expr, brief=brief)
             if item.optional_vars is not None:
                 self.bind(item.optional_vars, ref)
         self.visit_block(stmt.body)
@@ -697,7 +716,7 @@ class _Context:
         if any(n.endswith("contextmanager") for n in decorator_names):
             fn.is_generator = False  # its body runs on `with`, like a call
             # `with cm() as p`: p is what the function yields (Iterator[Path] -> a Path).
-            annotated: list[Ref] = [("elem", fn.returns[0])] if node.returns is not None and fn.returns else []
+            annotated: list[Ref] = [ElemRef(fn.returns[0])] if node.returns is not None and fn.returns else []
             fn.returns = annotated + inner.yielded
         fn.is_startup = any(_is_startup_decorator(d) for d in node.decorator_list)
         fn.is_cached = any(n.rpartition(".")[2] in _CACHING_DECORATORS for n in decorator_names)
@@ -706,7 +725,7 @@ class _Context:
         if not fn.is_async:
             fn.flag_returns, fn.raises_on_loop = _Preamble(inner, node).read()
         if class_qualname is None and not self.fn.is_module_body:
-            self.scope.names[node.name] = ("name", fn.qualname)
+            self.scope.names[node.name] = NameRef(fn.qualname)
         return fn
 
     def _bind_parameters(
@@ -726,14 +745,14 @@ class _Context:
                 names.append(arg.arg)
             ref = self.annotation(arg.annotation) if arg.annotation is not None else None
             if ref is None:
-                ref = ("param", qualname, i - 1 if bound else i)
+                ref = ParamRef(qualname, i - 1 if bound else i)
             if i == 0 and class_qualname is not None and arg in positional:
                 if "staticmethod" in decorator_names:
                     pass
                 elif "classmethod" in decorator_names:
-                    ref = ("name", class_qualname)
+                    ref = NameRef(class_qualname)
                 else:
-                    ref = ("self", class_qualname)
+                    ref = SelfRef(class_qualname)
             scope.names[arg.arg] = ref
         if args.vararg is not None:
             scope.names[args.vararg.arg] = None
@@ -766,7 +785,7 @@ class _Context:
         result = inner.eval(node.body)
         if result is not None:
             fn.returns.append(result)
-        return ("name", qualname)
+        return NameRef(qualname)
 
     def define_class(self, node: ast.ClassDef) -> None:
         bases = tuple(self._base(b) for b in node.bases)
@@ -779,7 +798,7 @@ class _Context:
         cls = ClassSummary(qualname=qualname, local_name=local, line=node.lineno, bases=bases)
         self.ex.summary.classes[qualname] = cls
         if not self.fn.is_module_body:
-            self.scope.names[node.name] = ("name", qualname)
+            self.scope.names[node.name] = NameRef(qualname)
         # The class body runs where the class statement runs (import time at module level).
         body_ctx = _Context(self.ex, self.fn, _Scope(parent=self.scope), class_qualname=None)
         body_ctx.lambda_owner = (qualname, local)
@@ -843,10 +862,10 @@ class _Context:
                 return self.annotation(items[0] if base != "Coroutine" else items[-1])
             if base in _SEQUENCE_GENERICS:
                 inner = self.annotation(items[0])
-                return ("seq", inner) if inner is not None else None
+                return SeqRef(inner) if inner is not None else None
             if base in _MAPPING_GENERICS:  # dict[str, X]: d[key], d.get(key), d.values() give X
                 inner = self.annotation(items[-1]) if len(items) == 2 else None
-                return ("map", inner) if inner is not None else None
+                return MapRef(inner) if inner is not None else None
             if base == "type":
                 return _StaticRef(self).ref(items[0])
             if base in _OPAQUE_ANNOTATIONS:
@@ -854,14 +873,14 @@ class _Context:
             return self.annotation(node.value)  # a generic class: Repo[User] is a Repo
         if isinstance(node, (ast.Name, ast.Attribute)):
             ref = _StaticRef(self).ref(node)
-            if ref is None or ref in (("name", "builtins.None"),):
+            if ref is None or ref in (NameRef("builtins.None"),):
                 return None
             name = dotted(self.ex.expand(ref)) or ""
             if name.startswith("builtins.") and name not in ("builtins.open",):
                 return None  # str, int, dict...: nothing to resolve
             if name.rpartition(".")[2] in _OPAQUE_ANNOTATIONS and name.split(".")[0] in ("typing", "typing_extensions"):
                 return None  # Any is unknown, not a type; bare Final/ClassVar say nothing of the type
-            return ("call", ref)
+            return CallRef(ref)
         return None
 
     # -- expressions ---------------------------------------------------------------------
@@ -888,7 +907,7 @@ class _Context:
         # A string that names a module or class ("pkg.mod:Name", "pkg.mod.Name"): registries
         # load classes from such strings through importlib.import_module + getattr.
         if isinstance(node.value, str) and len(node.value) <= 200 and _IMPORT_PATH.match(node.value):
-            return ("str", node.value)
+            return StrRef(node.value)
         return None
 
     def expr_Dict(self, node: ast.Dict) -> Ref:
@@ -897,15 +916,15 @@ class _Context:
                 self.eval(key)
         refs = [self.eval(v) for v in node.values]
         strings = [r for r in refs if r is not None]
-        if strings and len(strings) <= 32 and all(r[0] == "str" for r in strings):
-            return ("map", _union(*strings))  # {"s3": "plugins.s3:S3Store", ...}
+        if strings and len(strings) <= 32 and all(isinstance(r, StrRef) for r in strings):
+            return MapRef(_union(*strings))  # {"s3": "plugins.s3:S3Store", ...}
         return None
 
     def expr_Attribute(self, node: ast.Attribute) -> Ref:
         base = self.eval(node.value)
-        ref = ("attr", base if base is not None else ("unknown",), node.attr)
+        ref = AttrRef(base if base is not None else UnknownRef(), node.attr)
         # A project @property runs on attribute load; only instance-like bases can have one.
-        if isinstance(node.ctx, ast.Load) and base is not None and base[0] in ("self", "call", "attr", "elem"):
+        if isinstance(node.ctx, ast.Load) and isinstance(base, (SelfRef, CallRef, AttrRef, ElemRef)):
             self.record(ATTR, ref, node)
         return ref
 
@@ -913,7 +932,7 @@ class _Context:
         """The callee's ref, without recording a property access for ``obj.method``."""
         if isinstance(node, ast.Attribute):
             base = self.eval(node.value)
-            return ("attr", base if base is not None else ("unknown",), node.attr)
+            return AttrRef(base if base is not None else UnknownRef(), node.attr)
         return self.eval(node)
 
     def expr_Await(self, node: ast.Await) -> Ref:
@@ -921,14 +940,14 @@ class _Context:
 
     def expr_Call(self, node: ast.Call, awaited: bool = False) -> Ref:
         callee = self._callee(node.func)
-        if callee == ("name", "builtins.super") and self.class_qualname is not None:
-            return ("super", self.class_qualname)
+        if callee == NameRef("builtins.super") and self.class_qualname is not None:
+            return SuperRef(self.class_qualname)
         name = dotted(self.ex.expand(callee))
         canonical = self._canonical(name) if name else None
         offload_arg = self._offload_arg(canonical, node.func)
         if offload_arg is not None and len(node.args) > offload_arg:
             callable_ref = self._offload_call(node, canonical or written_name(node.func), offload_arg)
-            return ("offres", callable_ref) if callable_ref is not None else None
+            return OffResRef(callable_ref) if callable_ref is not None else None
         runner = _thread_runner(canonical, node.func)
         arg_refs = [self._argument(a, callee, i, canonical, runs_elsewhere=runner is not None and runner[0] == i) for i, a in enumerate(node.args)]
         fnargs: list[tuple[int | str, Ref]] = [(i, r) for i, (a, r) in enumerate(zip(node.args, arg_refs, strict=True)) if _may_be_function(a, r)]
@@ -979,8 +998,8 @@ class _Context:
             self.record(CONSUME, arg_refs[0], node.args[0])
         dynamic = _dynamic_lookup(node, canonical, arg_refs)
         if dynamic is not None:
-            if dynamic[0] == "name":  # importlib.import_module("pkg.mod"): an import
-                self.ex.summary.import_heads.add(dynamic[1].split(".")[0])
+            if isinstance(dynamic, NameRef):  # importlib.import_module("pkg.mod"): an import
+                self.ex.summary.import_heads.add(dynamic.name.split(".")[0])
             return dynamic
         result = _call_result(callee, canonical, arg_refs)
         variants = self.ex.options.variants.get(canonical or "")
@@ -990,13 +1009,13 @@ class _Context:
 
     def returned_call(self, node: ast.Call) -> Ref:
         """The ref of a returned call, without recording anything again: an offload
-        (``asyncio.to_thread(f)``) as its result, any other call as ``("call", callee)``."""
+        (``asyncio.to_thread(f)``) as its result, any other call as ``CallRef(callee)``."""
         callee = _StaticRef(self).ref(node.func)
         name = dotted(self.ex.expand(callee))
         canonical = self._canonical(name) if name else None
         if self._offload_arg(canonical, node.func) is not None:
-            return ("offres", None)
-        return ("call", callee) if callee is not None else None
+            return OffResRef(None)
+        return CallRef(callee) if callee is not None else None
 
     def _note_container_item(self, node: ast.Call, arg_refs: list[Ref]) -> None:
         """``futs = set(); futs.add(run_coroutine_threadsafe(...))``: the set holds futures."""
@@ -1009,11 +1028,11 @@ class _Context:
             return
         previous = self.scope.names[name]
         item = arg_refs[index]
-        if previous is not None and previous[0] == "seq":
-            item = _union(previous[1], item) if previous[1] != item else item
-        elif previous is not None and not (previous[0] == "call" and dotted(self.ex.expand(previous[1])) in _EMPTY_CONTAINERS):
+        if isinstance(previous, SeqRef):
+            item = _union(previous.item, item) if previous.item != item else item
+        elif previous is not None and not (isinstance(previous, CallRef) and dotted(self.ex.expand(previous.callee)) in _EMPTY_CONTAINERS):
             return
-        self.scope.names[name] = ("seq", item)
+        self.scope.names[name] = SeqRef(item)
 
     def _argument(self, node: ast.expr, callee: Ref, index: int, canonical: str | None, runs_elsewhere: bool = False) -> Ref:
         """A lambda handed to a call that is not a builtin iterator helper becomes a function
@@ -1125,7 +1144,7 @@ class _Context:
         left = self.eval(node.left)
         self.eval(node.right)
         if isinstance(node.op, ast.Div) and left is not None:
-            return ("call", ("attr", left, "__truediv__"))
+            return CallRef(AttrRef(left, "__truediv__"))
         return None
 
     def expr_BoolOp(self, node: ast.BoolOp) -> Ref:
@@ -1143,7 +1162,7 @@ class _Context:
     def expr_Subscript(self, node: ast.Subscript) -> Ref:
         value = self.eval(node.value)
         self.eval(node.slice)
-        return ("elem", value) if value is not None else None
+        return ElemRef(value) if value is not None else None
 
     def expr_Starred(self, node: ast.Starred) -> Ref:
         ref = self.eval(node.value)
@@ -1166,11 +1185,11 @@ class _Context:
     def expr_List(self, node: ast.List) -> Ref:
         refs = [self.eval(e) for e in node.elts]
         first = next((r for r in refs if r is not None), None)
-        if first is not None and first[0] == "str" and len(refs) <= 32 and all(r is None or r[0] == "str" for r in refs):
-            return ("seq", _union(*refs))  # names of plugin classes
+        if isinstance(first, StrRef) and len(refs) <= 32 and all(r is None or isinstance(r, StrRef) for r in refs):
+            return SeqRef(_union(*refs))  # names of plugin classes
         if first is not None:
-            return ("seq", first)
-        return ("call", ("name", "builtins.list")) if not node.elts else None  # `[]`: items come later
+            return SeqRef(first)
+        return CallRef(NameRef("builtins.list")) if not node.elts else None  # `[]`: items come later
 
     expr_Tuple = expr_List
     expr_Set = expr_List
@@ -1183,7 +1202,7 @@ class _Context:
         iterable = self.eval(generator.iter)
         if not generator.is_async:
             self.record(CONSUME, iterable, generator.iter)
-        self.bind(generator.target, ("iter", iterable) if iterable is not None else None)
+        self.bind(generator.target, IterRef(iterable) if iterable is not None else None)
         for condition in generator.ifs:
             self.eval(condition)
 
@@ -1195,7 +1214,7 @@ class _Context:
             self.eval(node.value)
             return None
         element = self.eval(node.elt)
-        return ("seq", element) if element is not None else None
+        return SeqRef(element) if element is not None else None
 
     expr_ListComp = _comp
     expr_SetComp = _comp
@@ -1214,10 +1233,10 @@ class _StaticRef:
             return self.ctx.lookup(node.id)
         if isinstance(node, ast.Attribute):
             base = self.ref(node.value)
-            return ("attr", base, node.attr) if base is not None else None
+            return AttrRef(base, node.attr) if base is not None else None
         if isinstance(node, ast.Call):
             callee = self.ref(node.func)
-            return ("call", callee) if callee is not None else None
+            return CallRef(callee) if callee is not None else None
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             try:
                 return self.ref(ast.parse(node.value, mode="eval").body)
@@ -1255,10 +1274,10 @@ def _may_be_function(node: ast.expr, ref: Ref) -> bool:
     if ref is None:
         return False
     if isinstance(node, ast.Constant):
-        return bool(ref[0] == "str")
+        return isinstance(ref, StrRef)
     if isinstance(node, ast.Subscript) or (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"):
-        return ref[0] in ("elem", "call")  # REGISTRY[kind], REGISTRY.get(kind): a string, perhaps
-    return isinstance(node, (ast.Name, ast.Attribute)) and ref[0] in ("name", "attr", "param")
+        return isinstance(ref, (ElemRef, CallRef))  # REGISTRY[kind], REGISTRY.get(kind): a string, perhaps
+    return isinstance(node, (ast.Name, ast.Attribute)) and isinstance(ref, (NameRef, AttrRef, ParamRef))
 
 
 def _dynamic_lookup(node: ast.Call, canonical: str | None, arg_refs: list[Ref]) -> Ref:
@@ -1268,15 +1287,15 @@ def _dynamic_lookup(node: ast.Call, canonical: str | None, arg_refs: list[Ref]) 
     if canonical == "importlib.import_module" and len(args) == 1 and isinstance(args[0], ast.Constant):
         name = args[0].value
         if isinstance(name, str) and name and not name.startswith(".") and all(p.isidentifier() for p in name.split(".")):
-            return ("name", name)
+            return NameRef(name)
     if canonical == "importlib.import_module" and len(args) == 1 and arg_refs[0] is not None:
-        return ("dynmod", arg_refs[0])  # a module named by a string that flows here
+        return DynModRef(arg_refs[0])  # a module named by a string that flows here
     if canonical == "builtins.getattr" and len(args) >= 2 and isinstance(args[1], ast.Constant) and arg_refs[0] is not None:
         attr = args[1].value
         if isinstance(attr, str) and attr.isidentifier():
-            return ("attr", arg_refs[0], attr)
+            return AttrRef(arg_refs[0], attr)
     if canonical == "builtins.getattr" and len(args) >= 2 and arg_refs[1] is not None:
-        return ("dynattr", arg_refs[0], arg_refs[1])  # getattr(module, class_name)
+        return DynAttrRef(arg_refs[0], arg_refs[1])  # getattr(module, class_name)
     return None
 
 
@@ -1298,14 +1317,14 @@ def _call_result(callee: Ref, canonical: str | None, arg_refs: list[Ref]) -> Ref
         return arg_refs[0]  # calling the partial calls the function
     index = _ITEM_PRESERVING.get(canonical or "")
     if index is not None and len(arg_refs) > index and arg_refs[index] is not None:
-        return ("seq", ("elem", arg_refs[index]))  # sorted(p.glob("*")) holds Paths
-    return ("call", callee) if callee is not None else None
+        return SeqRef(ElemRef(arg_refs[index]))  # sorted(p.glob("*")) holds Paths
+    return CallRef(callee) if callee is not None else None
 
 
 def _annotated(annotation: Ref, value: Ref) -> Ref:
     """An annotated assignment's value: the annotation's type, unless the value is a variant
     its call's arguments decided (``q: queue.Queue = queue.Queue()`` is an unbounded queue)."""
-    if value is not None and value[0] == "variant":
+    if isinstance(value, VariantRef):
         return value
     return annotation if annotation is not None else value
 
@@ -1485,20 +1504,20 @@ def _variant(result: Ref, variants: tuple[Variant, ...], consts: Constants, comp
             if argument is None and rule.position is not None and rule.position < len(arg_refs):
                 argument = arg_refs[rule.position]
             if argument is not None:
-                return ("variant", result, argument, variant.name)
+                return VariantRef(result, argument, variant.name)
         elif rule.matches(consts, complete):
-            return ("variant", result, None, variant.name)
+            return VariantRef(result, None, variant.name)
     return result
 
 
 def _is_instantiation(ref: Ref) -> bool:
     if ref is None:
         return False
-    if ref[0] == "union":
-        return all(_is_instantiation(r) for r in ref[1])
-    if ref[0] == "name":  # `r = Google` in one branch, `r = Shell` in another
+    if isinstance(ref, UnionRef):
+        return all(_is_instantiation(r) for r in ref.members)
+    if isinstance(ref, NameRef):  # `r = Google` in one branch, `r = Shell` in another
         return True
-    return ref[0] == "call" and ref[1] is not None and ref[1][0] == "name"
+    return isinstance(ref, CallRef) and isinstance(ref.callee, NameRef)
 
 
 def _union(*refs: Ref, canonical: bool = False) -> Ref:
@@ -1509,14 +1528,14 @@ def _union(*refs: Ref, canonical: bool = False) -> Ref:
     for ref in refs:
         if ref is None:
             continue
-        for member in ref[1] if ref[0] == "union" else (ref,):
+        for member in ref.members if isinstance(ref, UnionRef) else (ref,):
             if member not in members:
                 members.append(member)
     if not members:
         return None
     if len(members) == 1:
         return members[0]
-    return ("union", tuple(sorted(members, key=repr)) if canonical else tuple(members))
+    return UnionRef(tuple(sorted(members, key=repr)) if canonical else tuple(members))
 
 
 def decorator_args(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str | None, ...]:
@@ -1575,5 +1594,6 @@ def main_guard_refs(ctx: _Context, stmt: ast.If) -> list[Ref]:
 
 
 def extract_module(tree: ast.Module, summary: ModuleSummary, options: ExtractOptions, package: str) -> ModuleSummary:
+    clear_interned()  # one object per distinct ref within the summary, memory bounded across files
     ModuleExtractor(summary, options, package).run(tree)
     return summary

@@ -22,7 +22,28 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from loopwarden.catalog import Catalog
-from loopwarden.static.summary import ClassSummary, FunctionSummary, ModuleSummary, Ref, RefTuple, Skipped, internal_error
+from loopwarden.static.refs import (
+    AttrRef,
+    BaseRef,
+    CallRef,
+    DynAttrRef,
+    DynModRef,
+    ElemRef,
+    IterRef,
+    MapRef,
+    NameRef,
+    OffResRef,
+    ParamRef,
+    Ref,
+    RefTuple,
+    SelfRef,
+    SeqRef,
+    StrRef,
+    SuperRef,
+    UnionRef,
+    VariantRef,
+)
+from loopwarden.static.summary import ClassSummary, FunctionSummary, ModuleSummary, Skipped, internal_error
 
 Value = tuple[Any, ...] | None
 _MAX_DEPTH = 60
@@ -161,42 +182,41 @@ class ProgramIndex:
         return value
 
     def _resolve(self, ref: RefTuple) -> Value:
-        kind = ref[0]
-        if kind == "name":
-            return self.resolve_name(ref[1])
-        if kind == "attr":
-            return self.attribute(self.resolve(ref[1]), ref[2])
-        if kind == "call":
-            return self.call_result(self.resolve(ref[1]))
-        if kind == "self":
-            return ("inst", ref[1]) if ref[1] in self.classes else None
-        if kind == "super":
-            return ("super", ref[1]) if ref[1] in self.classes else None
-        if kind == "elem":  # an item taken out: x[i]
-            return self.element(self.resolve(ref[1]), ref[1])
-        if kind == "iter":  # a loop variable: iterating a mapping gives its keys
-            container = self.resolve(ref[1])
-            return None if container is not None and container[0] == "map" else self.element(container, ref[1])
-        if kind == "map":
-            inner = self.resolve(ref[1])
+        if isinstance(ref, NameRef):
+            return self.resolve_name(ref.name)
+        if isinstance(ref, AttrRef):
+            return self.attribute(self.resolve(ref.base), ref.attr)
+        if isinstance(ref, CallRef):
+            return self.call_result(self.resolve(ref.callee))
+        if isinstance(ref, SelfRef):
+            return ("inst", ref.cls) if ref.cls in self.classes else None
+        if isinstance(ref, SuperRef):
+            return ("super", ref.cls) if ref.cls in self.classes else None
+        if isinstance(ref, ElemRef):  # an item taken out: x[i]
+            return self.element(self.resolve(ref.of), ref.of)
+        if isinstance(ref, IterRef):  # a loop variable: iterating a mapping gives its keys
+            container = self.resolve(ref.of)
+            return None if container is not None and container[0] == "map" else self.element(container, ref.of)
+        if isinstance(ref, MapRef):
+            inner = self.resolve(ref.value)
             return ("map", inner) if inner is not None else None
-        if kind == "offres":  # await asyncio.to_thread(f, ...) gives what f() returns
-            return self.call_result(self.resolve(ref[1]))
-        if kind == "seq":
-            inner = self.resolve(ref[1])
+        if isinstance(ref, OffResRef):  # await asyncio.to_thread(f, ...) gives what f() returns
+            return self.call_result(self.resolve(ref.callable))
+        if isinstance(ref, SeqRef):
+            inner = self.resolve(ref.item)
             return ("seq", inner) if inner is not None else None
-        if kind == "union":
-            return self._best_of(self.resolve(r) for r in ref[1])
-        if kind == "param":
-            return self._parameter(ref[1], ref[2])
-        if kind == "variant":
+        if isinstance(ref, UnionRef):
+            return self._best_of(self.resolve(r) for r in ref.members)
+        if isinstance(ref, ParamRef):
+            return self._parameter(ref.function, ref.position)
+        if isinstance(ref, VariantRef):
             return self._variant(ref)
-        if kind == "str":
-            return ref
-        if kind == "dynmod":
-            return self._dynamic_module(self.resolve(ref[1]))
-        if kind == "dynattr":
-            return self._dynamic_attribute(self.resolve(ref[1]), self.resolve(ref[2]))
+        if isinstance(ref, StrRef):
+            return ("str", ref.text)
+        if isinstance(ref, DynModRef):
+            return self._dynamic_module(self.resolve(ref.name))
+        if isinstance(ref, DynAttrRef):
+            return self._dynamic_attribute(self.resolve(ref.obj), self.resolve(ref.name))
         return None
 
     @staticmethod
@@ -238,18 +258,18 @@ class ProgramIndex:
                 value = self.resolve_name(text.replace(":", "."))
                 values.append(value if value is not None and value[0] in ("class", "func") else None)
         return self._best_of(values)
-    def _variant(self, ref: RefTuple) -> Value:
-        """``("variant", call ref, argument ref or None, name)``: the call's result is the named
-        variant of its type (``socket.socket!datagram``), when the argument (if any) is an
-        in-memory buffer."""
-        value = self.resolve(ref[1])
+
+    def _variant(self, ref: VariantRef) -> Value:
+        """The call's result is the named variant of its type (``socket.socket!datagram``),
+        when the argument (if any) is an in-memory buffer."""
+        value = self.resolve(ref.result)
         if value is None or value[0] != "extinst" or value[1].endswith("()") or "!" in value[1]:
             return value
-        if ref[2] is not None:
-            argument = self.resolve(ref[2])
+        if ref.argument is not None:
+            argument = self.resolve(ref.argument)
             if argument is None or argument[0] != "extinst" or argument[1] not in IN_MEMORY_TYPES:
                 return value
-        return ("extinst", f"{value[1]}!{ref[3]}")
+        return ("extinst", f"{value[1]}!{ref.variant}")
 
     def _parameter(self, function: str, index: int) -> Value:
         """An unannotated parameter: the functions (or classes) that callers pass for it
@@ -668,13 +688,12 @@ def prefer_own_root(modules: list[ModuleSummary], roots: dict[str, str]) -> list
     return sorted(unresolved)
 
 
-# Fields of summaries that hold names of the module's own, never refs: a function's
-# parameters ``(name, state)`` look like the ref ``("name", "state")`` but are not one.
+# Fields of summaries that hold names of the module's own, never refs (not walked).
 _NOT_REFS = frozenset({"qualname", "local_name", "params", "decorator_names", "decorator_args", "def_lines", "loop_spans", "path", "module", "aliases"})
 
 
 def _rewrite_names(summary: ModuleSummary, rename: Callable[[str], str]) -> None:
-    """Apply ``rename`` to every ``("name", dotted)`` ref held by the summary. Linear in the
+    """Apply ``rename`` to every ``NameRef`` held by the summary. Linear in the
     summary's size and allocation-free where nothing changes (every module of a monorepo with
     one ambiguous name goes through here): each distinct name is renamed once, scalars
     return at once, containers are rebuilt only when something in them changed."""
@@ -688,13 +707,16 @@ def _rewrite_names(summary: ModuleSummary, rename: Callable[[str], str]) -> None
         kind = type(value)
         if kind in scalars:
             return value
+        if isinstance(value, NameRef):
+            old = value.name
+            new = renamed.get(old)
+            if new is None:
+                new = renamed[old] = rename(old)
+            return value if new == old else NameRef(new)
+        if isinstance(value, BaseRef):
+            fixed = [fix(v) for v in value.fields]
+            return value if all(a is b for a, b in zip(fixed, value.fields)) else type(value)(*fixed)  # noqa: B905
         if isinstance(value, tuple):
-            if len(value) == 2 and value[0] == "name" and isinstance(value[1], str):
-                old = value[1]
-                new = renamed.get(old)
-                if new is None:
-                    new = renamed[old] = rename(old)
-                return value if new == old else ("name", new)
             fixed = [fix(v) for v in value]
             if all(a is b for a, b in zip(fixed, value)):  # noqa: B905 (same length)
                 return value

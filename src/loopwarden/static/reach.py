@@ -16,18 +16,8 @@ from typing import Any
 
 from loopwarden.catalog import Hook, Sink
 from loopwarden.static.index import IN_MEMORY_TYPES, ProgramIndex, Value
-from loopwarden.static.summary import (
-    ATTR,
-    CALL,
-    CONSUME,
-    ENTER,
-    OFFLOAD,
-    CallSite,
-    FunctionSummary,
-    Ref,
-    RefTuple,
-    internal_error,
-)
+from loopwarden.static.refs import AttrRef, CallRef, ElemRef, NameRef, OffResRef, ParamRef, Ref, RefTuple
+from loopwarden.static.summary import ATTR, CALL, CONSUME, ENTER, OFFLOAD, CallSite, FunctionSummary, internal_error
 
 DIRECT_ASYNC = "DIRECT_ASYNC"
 ASYNC_REACHABLE = "ASYNC_REACHABLE"
@@ -120,10 +110,10 @@ class CallGraph:
         for fn in self.index.functions.values():
             for site in fn.calls:
                 ref = site.ref
-                if ref is None or ref[0] != "attr":
+                if not isinstance(ref, AttrRef):
                     continue
-                if (site.kind == ENTER and not site.brief) or (site.kind == CALL and ref[2] == "acquire"):
-                    found.add(ref[1])
+                if (site.kind == ENTER and not site.brief) or (site.kind == CALL and ref.attr == "acquire"):
+                    found.add(ref.base)
         return found
 
     def _short_critical_sections(self, sinks: list[SinkHit], edges: list[Edge]) -> list[SinkHit]:
@@ -132,7 +122,7 @@ class CallGraph:
         kept = []
         for hit in sinks:
             site = hit.site
-            if site.kind == ENTER and site.brief and hit.sink.category == "LOCK_WAIT" and site.ref[1] not in self._long_locks:
+            if site.kind == ENTER and site.brief and hit.sink.category == "LOCK_WAIT" and _receiver(site.ref) not in self._long_locks:
                 first, last = site.end_line + 1, site.brief
                 busy = any(first <= other.site.line <= last for other in sinks if other is not hit)
                 busy = busy or any(first <= edge.line <= last for edge in edges)
@@ -174,7 +164,7 @@ class CallGraph:
         return edges, sinks
 
     def _edges_to(self, value: Value, site: CallSite) -> list[Edge]:
-        if value is None or (value[0] == "ext" and site.ref[0] == "attr" and self._unknown(site.ref[1])):
+        if value is None or (value[0] == "ext" and isinstance(site.ref, AttrRef) and self._unknown(site.ref.base)):
             return self._guessed_method(site)
         if value[0] == "any":  # one of several classes: each candidate, as an inferred edge
             edges = [e for v in value[1] for e in self._edges_to(v, site)]
@@ -204,11 +194,11 @@ class CallGraph:
     def _makes_coroutine(self, ref: Ref) -> bool:
         if ref is None:
             return False
-        if ref[0] == "offres":  # return asyncio.to_thread(...)
+        if isinstance(ref, OffResRef):  # return asyncio.to_thread(...)
             return True
-        if ref[0] != "call":
+        if not isinstance(ref, CallRef):
             return False
-        value = self.index.resolve(ref[1])
+        value = self.index.resolve(ref.callee)
         if value is None:
             return False
         members: tuple[tuple[Any, ...], ...] = value[1] if value[0] == "any" else (value,)
@@ -253,9 +243,9 @@ class CallGraph:
         """``self.store.save()`` with ``store`` of unknown type: if exactly one project class
         defines a distinctive ``save``, take it, as an inferred edge."""
         ref = site.ref
-        if site.kind != CALL or site.awaited or ref[0] != "attr" or not self._unknown(ref[1]):
+        if site.kind != CALL or site.awaited or not isinstance(ref, AttrRef) or not self._unknown(ref.base):
             return []
-        name = ref[2]
+        name = ref.attr
         if name in _COMMON_METHODS or name.startswith("__") or self.catalog.duck_sink(name) is not None:
             return []
         candidates = self.index.methods_by_name.get(name, ())
@@ -273,9 +263,9 @@ class CallGraph:
 
     def _generator_edges(self, site: CallSite) -> list[Edge]:
         ref = site.ref
-        if ref is None or ref[0] != "call":
+        if not isinstance(ref, CallRef):
             return []
-        value = self.index.resolve(ref[1])
+        value = self.index.resolve(ref.callee)
         if value is not None and value[0] == "func":
             fn = self.index.functions.get(value[1])
             if fn is not None and fn.is_generator and self._runs_here(value[1], iterated=True):
@@ -283,17 +273,19 @@ class CallGraph:
         return []
 
     def _property_target(self, ref: RefTuple) -> str | None:
-        base = self.index.resolve(ref[1])
+        if not isinstance(ref, AttrRef):
+            return None
+        base = self.index.resolve(ref.base)
         if base is None or base[0] != "inst":
             return None
         for cls in self.index.mro(base[1]):
             if isinstance(cls, str):
                 return None
-            method = cls.methods.get(ref[2])
+            method = cls.methods.get(ref.attr)
             if method is not None:
                 fn = self.index.functions.get(method)
                 return method if fn is not None and fn.is_property else None
-            if ref[2] in cls.attrs:
+            if ref.attr in cls.attrs:
                 return None
         return None
 
@@ -314,8 +306,8 @@ class CallGraph:
                 return None
             return SinkHit(sink, site)
         ref = site.ref
-        if site.kind == CALL and ref[0] == "attr" and self._unknown(ref[1]):
-            sink = self.catalog.duck_sink(ref[2])
+        if site.kind == CALL and isinstance(ref, AttrRef) and self._unknown(ref.base):
+            sink = self.catalog.duck_sink(ref.attr)
             if sink is not None and not sink.lazy:
                 return SinkHit(sink, site, inferred=True)
         return None
@@ -352,17 +344,17 @@ class CallGraph:
 
     def _lazy_sink(self, site: CallSite) -> SinkHit | None:
         ref = site.ref
-        if ref is None or ref[0] != "call":
+        if not isinstance(ref, CallRef):
             return None
-        value = self.index.resolve(ref[1])
+        value = self.index.resolve(ref.callee)
         if value is not None and value[0] == "ext":
             sink = self.catalog.sink(value[1])
             if sink is not None and sink.lazy:
                 return SinkHit(sink, site)
             return None
-        callee = ref[1]
-        if callee is not None and callee[0] == "attr" and self._unknown(callee[1]):
-            sink = self.catalog.duck_sink(callee[2])
+        callee = ref.callee
+        if isinstance(callee, AttrRef) and self._unknown(callee.base):
+            sink = self.catalog.duck_sink(callee.attr)
             if sink is not None and sink.lazy:
                 return SinkHit(sink, site, inferred=True)
         return None
@@ -373,9 +365,9 @@ class CallGraph:
         that opened it is the finding. Never hides a costlier operation than its origin."""
         # An argument must be the handle itself (json.load(fh)), not something derived from
         # it (open(tmp.name)); a receiver may be reached through attributes (proc.stdout.read()).
-        origins = [(r, True) for r in site.args if r is not None and r[0] in ("call", "name")]
-        if site.ref[0] == "attr":
-            origins.append((site.ref[1], False))
+        origins: list[tuple[Ref, bool]] = [(r, True) for r in site.args if isinstance(r, (CallRef, NameRef))]
+        if isinstance(site.ref, AttrRef):
+            origins.append((site.ref.base, False))
         for ref, direct in origins:
             origin = self._origin_sink(ref, 0, module_body, direct)
             if origin is not None and origin.category in _HANDLE_CATEGORIES and _COST_RANK[sink.cost] <= _COST_RANK[origin.cost]:
@@ -386,23 +378,24 @@ class CallGraph:
         """The first blocking call met walking down a receiver or argument expression."""
         if ref is None or depth > 6:
             return None
-        kind = ref[0]
-        if kind == "name" and module_body:  # module-level code binds names as variables
-            return self._origin_sink(self.index.variables.get(ref[1]), depth + 1, module_body, direct)
-        if direct and kind != "call":
-            return None
-        if kind == "call":
-            value = self.index.resolve(ref[1])
+        if isinstance(ref, NameRef) and module_body:  # module-level code binds names as variables
+            return self._origin_sink(self.index.variables.get(ref.name), depth + 1, module_body, direct)
+        if isinstance(ref, CallRef):
+            value = self.index.resolve(ref.callee)
             if value is not None and value[0] == "ext":
                 sink = self.catalog.sink(value[1])
                 if sink is not None:
                     return sink
-            callee = ref[1]
-            if not direct and callee is not None and callee[0] == "attr":
-                return self._origin_sink(callee[1], depth + 1, module_body)
+            callee = ref.callee
+            if not direct and isinstance(callee, AttrRef):
+                return self._origin_sink(callee.base, depth + 1, module_body)
             return None
-        if kind in ("attr", "elem"):
-            return self._origin_sink(ref[1], depth + 1, module_body)
+        if direct:
+            return None
+        if isinstance(ref, AttrRef):
+            return self._origin_sink(ref.base, depth + 1, module_body)
+        if isinstance(ref, ElemRef):
+            return self._origin_sink(ref.of, depth + 1, module_body)
         return None
 
     def _find_project_wrappers(self) -> dict[str, set[int]]:
@@ -412,8 +405,8 @@ class CallGraph:
         for module in self.index.modules.values():
             for site in module.offloads:
                 ref = site.callable_ref
-                if ref is not None and ref[0] == "param" and ref[1] == site.function:
-                    wrappers.setdefault(site.function, set()).add(ref[2])
+                if isinstance(ref, ParamRef) and ref.function == site.function:
+                    wrappers.setdefault(site.function, set()).add(ref.position)
         return wrappers
 
     def _handed_to_wrapper(self, via: tuple[Any, ...]) -> bool:
@@ -424,8 +417,8 @@ class CallGraph:
     def _decorated_with_offload(self, fn: FunctionSummary) -> bool:
         for ref in fn.decorators:
             value = self.index.resolve(ref)
-            if value is None and ref is not None and ref[0] == "call":
-                value = self.index.resolve(ref[1])
+            if value is None and isinstance(ref, CallRef):
+                value = self.index.resolve(ref.callee)
             if value is not None and value[0] == "ext" and self.catalog.offload_by_name(value[1]):
                 return True
         return False
@@ -523,7 +516,7 @@ class CallGraph:
     def _has_decorator(self, fn: FunctionSummary, pattern: str) -> bool:
         for ref, written in zip(fn.decorators, fn.decorator_names, strict=True):
             names = {written}
-            value = self.index.resolve(ref[1] if ref is not None and ref[0] == "call" else ref)
+            value = self.index.resolve(ref.callee if isinstance(ref, CallRef) else ref)
             if value is not None and value[0] == "ext":
                 names.add(value[1])
             if any(fnmatch.fnmatchcase(n, pattern) for n in names):
@@ -637,3 +630,8 @@ def _same_class(candidate: str, wanted: str) -> bool:
         candidate.rpartition(".")[2] == wanted.rpartition(".")[2]
         and candidate.split(".")[0] == wanted.split(".")[0]
     )
+
+
+def _receiver(ref: Ref) -> Ref:
+    """What ``ref.attr`` is taken from (a ``with`` site's ref is ``AttrRef(lock, "__enter__")``)."""
+    return ref.base if isinstance(ref, AttrRef) else None

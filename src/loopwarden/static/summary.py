@@ -1,24 +1,9 @@
 """Plain, picklable per-file summaries: everything the whole-program phase needs.
 
-Values in a summary are described by *refs*, small tuples that name what an expression
-evaluates to, already qualified with the module's imports so they mean the same thing in
-any process:
-
-    ("name", "pkg.mod.func")          a dotted global name (project or external)
-    ("call", ref)                     the result of calling ref
-    ("attr", ref, "name")             attribute of ref
-    ("self", "pkg.mod.Class")         the instance inside a method of Class
-    ("elem", ref)                     an item of the iterable ref
-    ("seq", ref)                      a container whose items are ref (from list[X] etc.)
-    ("map", ref)                      a mapping whose values are ref (from dict[str, X] etc.)
-    ("iter", ref)                     a loop variable over ref (a mapping's keys, a list's items)
-    ("union", (ref, ...))             one of several
-    ("offres", ref)                   what ``await asyncio.to_thread(ref, ...)`` returns
-    ("super", "pkg.mod.Class")        ``super()`` inside a method of Class
-    ("unknown",)                      a receiver nothing is known about
-    ("param", "pkg.mod.func", i)      the i-th unannotated parameter of func (self excluded)
-
-``None`` is the unknown ref. The whole-program phase (``index.py``) resolves refs.
+Values in a summary are described by *refs* (``refs.py``: one small frozen class per kind,
+``NameRef("pkg.mod.func")``, ``CallRef(ref)``, ``AttrRef(ref, "name")``, ...), already
+qualified with the module's imports so they mean the same thing in any process. ``None`` is
+the unknown ref. The whole-program phase (``index.py``) resolves refs.
 """
 
 from __future__ import annotations
@@ -27,8 +12,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-RefTuple = tuple[Any, ...]  # a ref that is known to be there
-Ref = RefTuple | None
+from loopwarden.static.refs import Ref, RefTuple
+
 Suppression = frozenset[str] | None  # the categories a comment names; None: all
 
 # Kinds of call sites.

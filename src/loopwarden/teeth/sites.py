@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from loopwarden.catalog import Catalog
 from loopwarden.static.index import ProgramIndex, Value
 from loopwarden.static.reach import CallGraph
-from loopwarden.static.summary import FunctionSummary, ModuleSummary, OffloadSite, Ref
+from loopwarden.static.refs import Ref
+from loopwarden.static.summary import FunctionSummary, ModuleSummary, OffloadSite
 from loopwarden.teeth.mutate import LOCK, SiteSpec, calling_convention, check
 
 _MAX_SINKS = 3
