@@ -53,7 +53,7 @@ def _plant_in_return(monkeypatch: pytest.MonkeyPatch) -> None:
             raise RuntimeError("planted fault")
         return original(self, stmt)
 
-    monkeypatch.setattr(extract._Context, "stmt_Return", faulty)
+    monkeypatch.setitem(extract._STMT_METHODS, extract.ast.Return, faulty)  # statements dispatch through this table
 
 
 def test_a_statement_fault_costs_that_statement(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,8 +12,9 @@ import builtins
 import io
 import re
 import tokenize
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from loopwarden.catalog import NOT_CONSTANT, Constants, Symbolic, Variant
 from loopwarden.static.refs import (
@@ -392,6 +393,8 @@ class _Context:
         self.globals: set[str] = set()  # names declared `global` in this function
         self.lambda_owner: tuple[str, str] | None = None  # (qualname, local name) lambdas are named after
         self.yielded: list[Ref] = []  # what the function yields (a @contextmanager's value)
+        self.spans: list[tuple[int, int]] = []  # (first, last) lines of the loops of this body, its own scope only
+        self.foreign = 0  # > 0: evaluating code of another scope (a decorator, a default, an inline lambda body)
 
     # -- names ---------------------------------------------------------------------------
     def lookup(self, name: str) -> Ref:
@@ -548,9 +551,9 @@ class _Context:
 
     def visit_stmt(self, stmt: ast.stmt) -> None:
         try:
-            method = getattr(self, f"stmt_{type(stmt).__name__}", None)
+            method = _STMT_METHODS.get(type(stmt))
             if method is not None:
-                method(stmt)
+                method(self, stmt)
             else:  # Raise, Assert, Delete, Match, Try, While, ...
                 self._visit_children(stmt)
         except RecursionError:
@@ -601,7 +604,16 @@ class _Context:
         self.visit_block(stmt.body)
         self.visit_block(stmt.orelse)
 
+    def _loop(self, first: int, last: int | None) -> None:
+        if not self.foreign:
+            self.spans.append((first, last or first))
+
+    def stmt_While(self, stmt: ast.While) -> None:
+        self._loop(stmt.body[0].lineno, stmt.end_lineno)
+        self._visit_children(stmt)
+
     def stmt_For(self, stmt: ast.For) -> None:
+        self._loop(stmt.body[0].lineno, stmt.end_lineno)
         iterable = self.eval(stmt.iter)
         self.record(CONSUME, iterable, stmt.iter)
         self.bind(stmt.target, IterRef(iterable) if iterable is not None else None)
@@ -609,6 +621,7 @@ class _Context:
         self.visit_block(stmt.orelse)
 
     def stmt_AsyncFor(self, stmt: ast.AsyncFor) -> None:
+        self._loop(stmt.body[0].lineno, stmt.end_lineno)
         iterable = self.eval(stmt.iter)
         self.bind(stmt.target, IterRef(iterable) if iterable is not None else None)
         self.visit_block(stmt.body)
@@ -676,6 +689,7 @@ class _Context:
         # Lambdas in decorators and defaults are named after this function, so that their
         # names do not depend on the order of the definitions around it.
         outer_owner, self.lambda_owner = self.lambda_owner, (f"{qual_prefix}.{node.name}", local)
+        self.foreign += 1
         try:
             decorator_refs = tuple(self.eval(d) for d in node.decorator_list)
             for default in [*node.args.defaults, *node.args.kw_defaults]:
@@ -683,6 +697,7 @@ class _Context:
                     self.eval(default)
         finally:
             self.lambda_owner = outer_owner
+            self.foreign -= 1
         decorator_names = tuple(written_name(d) for d in node.decorator_list)
         dotted_decorators = {dotted(self.ex.expand(r)) for r in decorator_refs}
         qualname = f"{qual_prefix}.{node.name}"
@@ -721,7 +736,7 @@ class _Context:
         fn.is_startup = any(_is_startup_decorator(d) for d in node.decorator_list)
         fn.is_cached = any(n.rpartition(".")[2] in _CACHING_DECORATORS for n in decorator_names)
         fn.decorator_args = decorator_args(node)
-        fn.loop_spans = loop_spans(node)
+        fn.loop_spans = tuple(sorted(set(inner.spans)))
         if not fn.is_async:
             fn.flag_returns, fn.raises_on_loop = _Preamble(inner, node).read()
         if class_qualname is None and not self.fn.is_module_body:
@@ -788,11 +803,15 @@ class _Context:
         return NameRef(qualname)
 
     def define_class(self, node: ast.ClassDef) -> None:
-        bases = tuple(self._base(b) for b in node.bases)
-        for keyword in node.keywords:
-            self.eval(keyword.value)
-        for decorator in node.decorator_list:
-            self.eval(decorator)
+        self.foreign += 1
+        try:
+            bases = tuple(self._base(b) for b in node.bases)
+            for keyword in node.keywords:
+                self.eval(keyword.value)
+            for decorator in node.decorator_list:
+                self.eval(decorator)
+        finally:
+            self.foreign -= 1
         qualname = f"{self._child_prefix()}.{node.name}"
         local = self._child_local(node.name)
         cls = ClassSummary(qualname=qualname, local_name=local, line=node.lineno, bases=bases)
@@ -889,9 +908,9 @@ class _Context:
             return None
         if isinstance(node, ast.Call):
             return self.expr_Call(node, awaited)
-        method = getattr(self, f"expr_{type(node).__name__}", None)
+        method = _EXPR_METHODS.get(type(node))
         if method is not None:
-            found: Ref = method(node)
+            found: Ref = method(self, node)
             return found
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.expr):
@@ -955,7 +974,7 @@ class _Context:
         kw_refs: list[tuple[str, Ref]] = []
         for keyword in node.keywords:
             if isinstance(keyword.value, ast.Lambda) and canonical in _INLINE_CALLERS:
-                self.eval(keyword.value.body)  # sorted(items, key=lambda p: p.stat().st_mtime)
+                self._inline(keyword.value.body)  # sorted(items, key=lambda p: p.stat().st_mtime)
             elif isinstance(keyword.value, ast.Lambda):
                 elsewhere = runner is not None and keyword.arg is not None and keyword.arg == runner[1]
                 self._argument(keyword.value, callee, -1, canonical, runs_elsewhere=elsewhere)
@@ -1042,7 +1061,7 @@ class _Context:
         if not isinstance(node, ast.Lambda) or callee is None or canonical == "functools.partial":
             return self.eval(node)
         if canonical in _INLINE_CALLERS:  # sorted(key=lambda ...): runs right here
-            self.eval(node.body)
+            self._inline(node.body)
             return None
         ref = self.define_lambda("<lambda>", node)
         if runs_elsewhere:
@@ -1121,7 +1140,7 @@ class _Context:
         if isinstance(target, ast.Lambda):
             was, self.offloaded = self.offloaded, True
             try:
-                self.eval(target.body)
+                self._inline(target.body)
             finally:
                 self.offloaded = was
             return None
@@ -1206,7 +1225,17 @@ class _Context:
         for condition in generator.ifs:
             self.eval(condition)
 
+    def _inline(self, body: ast.expr) -> None:
+        """A lambda's body, evaluated here (its calls run here or in an offload) but not one
+        of this function's own loops."""
+        self.foreign += 1
+        try:
+            self.eval(body)
+        finally:
+            self.foreign -= 1
+
     def _comp(self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp) -> Ref:
+        self._loop(node.lineno, node.end_lineno)
         for generator in node.generators:
             self._comprehension(generator)
         if isinstance(node, ast.DictComp):
@@ -1220,6 +1249,23 @@ class _Context:
     expr_SetComp = _comp
     expr_GeneratorExp = _comp
     expr_DictComp = _comp
+
+
+def _dispatch_table(prefix: str) -> dict[type[ast.AST], Callable[..., Any]]:
+    """AST class -> the ``_Context`` method named ``prefix`` + the class's name, looked up once
+    (not a ``getattr`` of a formatted name per node)."""
+    table: dict[type[ast.AST], Callable[..., Any]] = {}
+    for name in dir(ast):
+        cls = getattr(ast, name)
+        if isinstance(cls, type) and issubclass(cls, ast.AST):
+            method = getattr(_Context, f"{prefix}{cls.__name__}", None)
+            if method is not None:
+                table[cls] = method
+    return table
+
+
+_STMT_METHODS = _dispatch_table("stmt_")
+_EXPR_METHODS = _dispatch_table("expr_")
 
 
 class _StaticRef:
@@ -1545,40 +1591,6 @@ def decorator_args(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str | 
         first = decorator.args[0] if isinstance(decorator, ast.Call) and decorator.args else None
         found.append(first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None)
     return tuple(found)
-
-
-_LOOPS = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-
-
-# Nodes that hold no loop: not pushed by the walk below (most nodes of a body are names).
-_NO_LOOP_INSIDE = (
-    ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.boolop, ast.unaryop, ast.cmpop, ast.alias,
-    ast.Pass, ast.Break, ast.Continue, ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal,
-)
-_OWN_SCOPE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
-
-
-def loop_spans(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[tuple[int, int], ...]:
-    """Line spans of the loops in a function's own body (nested functions excluded): a cheap
-    call inside one runs once per item. One walk over the body's statements and expressions
-    (leaves are not visited: this runs for every function of the code base)."""
-    spans: list[tuple[int, int]] = []
-    stack: list[ast.AST] = list(node.body)
-    while stack:
-        current = stack.pop()
-        if isinstance(current, _OWN_SCOPE):
-            continue
-        if isinstance(current, (ast.For, ast.AsyncFor, ast.While)):  # the body repeats, the header runs once
-            spans.append((current.body[0].lineno, current.end_lineno or current.lineno))
-        elif isinstance(current, _LOOPS):
-            spans.append((current.lineno, current.end_lineno or current.lineno))
-        for name in current._fields:
-            value = getattr(current, name, None)
-            if isinstance(value, list):
-                stack.extend(item for item in value if isinstance(item, ast.AST) and not isinstance(item, _NO_LOOP_INSIDE))
-            elif isinstance(value, ast.AST) and not isinstance(value, _NO_LOOP_INSIDE):
-                stack.append(value)
-    return tuple(sorted(set(spans)))
 
 
 def main_guard_refs(ctx: _Context, stmt: ast.If) -> list[Ref]:

@@ -79,6 +79,9 @@ class ProgramIndex:
         self._provisional: dict[Ref, tuple[Value, int]] = {}
         self._lowest = _FINAL  # lowest stack position the current resolution depended on
         self._star_guard: set[tuple[str, str]] = set()
+        self._complete = False
+        self._mro_memo: dict[str, tuple[ClassSummary | str, ...]] = {}
+        self._protocol_memo: dict[str, bool] = {}
         self.methods_by_name: dict[str, list[str]] = {}
         for cls in self.classes.values():
             for name, method in cls.methods.items():
@@ -98,6 +101,7 @@ class ProgramIndex:
         self._param_values = self._bind_function_arguments()
         self._memo.clear()  # nothing resolved before the class tree and arguments were complete is kept
         self.__dict__.pop("_overrides_memo", None)
+        self._complete = True  # from here on, class trees are final: mro() and is_protocol() remember
 
     @staticmethod
     def _unambiguous_module_names(modules: list[ModuleSummary]) -> dict[str, ModuleSummary]:
@@ -451,8 +455,16 @@ class ProgramIndex:
                 found.append(value[1])
         return found
 
-    def mro(self, qualname: str) -> Iterator[ClassSummary | str]:
+    def mro(self, qualname: str) -> Iterable[ClassSummary | str]:
         """Project classes in method-resolution order (depth-first), then external bases by name."""
+        if not self._complete:
+            return self._mro(qualname)
+        found = self._mro_memo.get(qualname)
+        if found is None:
+            found = self._mro_memo[qualname] = tuple(self._mro(qualname))
+        return found
+
+    def _mro(self, qualname: str) -> Iterator[ClassSummary | str]:
         seen: set[str] = set()
         stack = [qualname]
         externals: list[str] = []
@@ -565,7 +577,15 @@ class ProgramIndex:
         # A method with a body in an abc.ABC class runs when called (super().__init__());
         # which overrides a call on an instance may reach is decided by the instance's
         # declared type (_dispatch). In a Protocol, every member is an interface declaration.
-        return any(base in _PROTOCOL_BASES and base != "abc.ABC" for base in self._raw_external_bases(fn.class_qualname))
+        return self._is_protocol(fn.class_qualname)
+
+    def _is_protocol(self, class_qualname: str) -> bool:
+        known = self._protocol_memo.get(class_qualname) if self._complete else None
+        if known is None:
+            known = any(base in _PROTOCOL_BASES and base != "abc.ABC" for base in self._raw_external_bases(class_qualname))
+            if self._complete:
+                self._protocol_memo[class_qualname] = known
+        return known
 
     def _dispatch(self, class_qualname: str, attr: str, found: Value) -> Value:
         """A method call on an instance whose declared type is ``class_qualname``. A method

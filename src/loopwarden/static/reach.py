@@ -95,6 +95,8 @@ class CallGraph:
         self._offload_entry = {q for q, fn in index.functions.items() if self._decorated_with_offload(fn)}
         self._long_locks = self._locks_held_long()
         self._project_wrappers = self._find_project_wrappers()
+        # Names of the project's properties: an attribute load of any other name runs none.
+        self._property_names = {name for cls in index.classes.values() for name, method in cls.methods.items() if (f := index.functions.get(method)) is not None and f.is_property}
         for qualname, fn in index.functions.items():
             try:
                 self.edges[qualname], self.sinks[qualname] = self._analyze(fn)
@@ -273,7 +275,7 @@ class CallGraph:
         return []
 
     def _property_target(self, ref: RefTuple) -> str | None:
-        if not isinstance(ref, AttrRef):
+        if not isinstance(ref, AttrRef) or ref.attr not in self._property_names:
             return None
         base = self.index.resolve(ref.base)
         if base is None or base[0] != "inst":
