@@ -137,3 +137,34 @@ def test_real_summaries_hold_only_ref_classes():
             _walk(summary, summary.module, found)
     assert seen > 40
     assert found == []
+
+
+def test_values_are_one_class_per_kind_too():
+    from loopwarden.static import values as v
+
+    made = [
+        v.FuncValue("m.f"), v.ClassValue("m.f"), v.InstValue("m.f"), v.SuperValue("m.f"), v.ModuleValue("m.f"), v.ExtValue("m.f"),
+        v.ExtInstValue("m.f"), v.StrValue("m.f"), v.StrPartValue("m.f"), v.SeqValue(v.ExtInstValue("pathlib.Path")),
+        v.MapValue(v.ExtInstValue("pathlib.Path")), v.MapGetterValue(v.ExtInstValue("pathlib.Path")),
+        v.MapValuesValue(v.ExtInstValue("pathlib.Path")), v.AnyValue((v.FuncValue("m.f"), v.ClassValue("m.C"))),
+    ]
+    assert len(set(made)) == len(made)  # same fields, different kinds: never equal
+    for value in made:
+        again = pickle.loads(pickle.dumps(value))
+        assert type(again) is type(value) and again == value
+
+
+def test_the_index_resolves_refs_to_value_classes(tmp_path):
+    from loopwarden.static.index import ProgramIndex
+    from loopwarden.static.values import ClassValue, ExtInstValue, FuncValue, InstValue
+
+    (tmp_path / "svc.py").write_text("import pathlib\n\nclass Store:\n    def save(self):\n        pass\n\ndef make():\n    return Store()\n\nHOME = pathlib.Path('~')\n")
+    files, _ = discover(["."], [], True, cwd=str(tmp_path))
+    summary = analyze_file(files[0], extract_options(default_catalog()), 1 << 20)
+    assert isinstance(summary, ModuleSummary)
+    index = ProgramIndex([summary], default_catalog())
+    assert index.resolve(NameRef("svc.Store")) == ClassValue("svc.Store")
+    assert type(index.resolve(NameRef("svc.make"))) is FuncValue
+    assert type(index.resolve(CallRef(NameRef("svc.make")))) is InstValue
+    assert index.resolve(AttrRef(CallRef(NameRef("svc.make")), "save")) == FuncValue("svc.Store.save")
+    assert type(index.resolve(NameRef("svc.HOME"))) is ExtInstValue

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from loopwarden.static.index import ProgramIndex
 from loopwarden.static.refs import AttrRef, NameRef, Ref, SelfRef
 from loopwarden.static.summary import ModuleSummary
+from loopwarden.static.values import ExtInstValue, InstValue
 
 READ, WRITE = "read", "write"
 
@@ -340,7 +341,7 @@ class Facts:
             if name in _MUTABLE_CALLS:
                 return True
             resolved = self.index.resolve(NameRef(qualname))
-            return resolved is not None and resolved[0] == "inst"
+            return isinstance(resolved, InstValue)
         return False
 
 
@@ -418,7 +419,7 @@ class _Collector:
             return True
         ref = ref_of(expr, self.module.summary.module, self.class_qualname)
         value = self.facts.index.resolve(ref) if ref is not None else None
-        return value is not None and value[0] == "extinst" and value[1] in _THREAD_LOCKS
+        return isinstance(value, ExtInstValue) and value.type in _THREAD_LOCKS
 
     # -- one node -------------------------------------------------------------------------
     def _add(self, resource: str | None, kind: str, node: ast.AST) -> None:

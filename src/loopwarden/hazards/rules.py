@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from loopwarden.hazards.facts import READ, WRITE, Access, Facts, ModuleFacts, dotted, ref_of
 from loopwarden.static.entries import CLI_SCOPE, STARTUP_SCOPE, TEST_SCOPE, EntryPoints
 from loopwarden.static.findings import LOW, MEDIUM, ChainStep, EntryPoint, Finding
-from loopwarden.static.index import ProgramIndex, Value
+from loopwarden.static.index import ProgramIndex
 from loopwarden.static.reach import CallGraph
 from loopwarden.static.refs import AttrRef, NameRef
 from loopwarden.static.summary import CALL, OFFLOAD, CallSite, ModuleSummary, OffloadSite
+from loopwarden.static.values import AnyValue, ClassValue, ExtInstValue, ExtValue, FuncValue, InstValue, ModuleValue, Value
 
 LOST_UPDATE = "LOST_UPDATE"
 CONTEXT_LOSS = "CONTEXT_LOSS"
@@ -104,7 +105,7 @@ class Hazards:
                 if (site.line, qualname) in recorded:
                     continue
                 receiver = self.index.resolve(ref.base)
-                if receiver is None or receiver[0] != "extinst" or not receiver[1].endswith("Executor"):
+                if not isinstance(receiver, ExtInstValue) or not receiver.type.endswith("Executor"):
                     continue
                 call = self._submit_call(module, qualname, site.line)
                 if call is None or not call.args:
@@ -230,10 +231,10 @@ class Hazards:
         if not isinstance(base, (NameRef, AttrRef)):
             return None
         value = self.index.resolve(base)
-        if value is not None and value[0] == "extinst" and value[1] in _CONTEXT_VARS:
+        if isinstance(value, ExtInstValue) and value.type in _CONTEXT_VARS:
             return f"{_name_of(base, self.facts)}.get"
-        if value is not None and value[0] == "ext":  # a project module the index does not know as such
-            defined = self.facts.module_variable(value[1])
+        if isinstance(value, ExtValue):  # a project module the index does not know as such
+            defined = self.facts.module_variable(value.name)
             found = self.facts.value_of(defined)
             if found is not None and isinstance(found[1], ast.Call) and found[0].canonical(dotted(found[1].func)) in _CONTEXT_VARS:
                 return f"{defined}.get"
@@ -423,12 +424,12 @@ class Hazards:
     def _is_async_lock(self, expr: ast.expr, function: str, class_qualname: str | None, module: ModuleFacts) -> bool:
         ref = ref_of(expr, module.summary.module, class_qualname)
         value = self.index.resolve(ref) if ref is not None else None
-        kind = value[1] if value is not None and value[0] == "extinst" else None
+        kind = value.type if isinstance(value, ExtInstValue) else None
         if kind in _ASYNC_LOCKS:
             return True
         if kind in _SEMAPHORES:
             return self._semaphore_of_one(expr, class_qualname, module)
-        if value is None or value[0] not in ("extinst", "inst"):  # unknown (a dict of per-key locks): go by its name
+        if not isinstance(value, (ExtInstValue, InstValue)):  # unknown (a dict of per-key locks): go by its name
             return "lock" in ast.unparse(expr).lower()
         return False
 
@@ -456,7 +457,7 @@ def _name_of(ref: NameRef | AttrRef, facts: Facts) -> str:
         return facts.module_variable(ref.name)
     base = ref.base
     value = facts.index.resolve(base) if base is not None else None
-    if value is not None and value[0] in ("module", "ext"):
+    if isinstance(value, (ModuleValue, ExtValue)):
         return facts.module_variable(f"{value[1]}.{ref.attr}")
     inner = _name_of(base, facts) if isinstance(base, (NameRef, AttrRef)) else "?"
     return f"{inner}.{ref.attr}"
@@ -465,16 +466,15 @@ def _name_of(ref: NameRef | AttrRef, facts: Facts) -> str:
 def _functions_of(index: ProgramIndex, value: Value) -> list[str]:
     if value is None:
         return []
-    kind = value[0]
-    if kind == "any":
-        return [f for v in value[1] for f in _functions_of(index, v)]
-    if kind == "func":
-        return [value[1]]
-    if kind == "class":
-        return index.constructor_methods(value[1])
-    if kind == "inst":
-        member = index.class_member(value[1], "__call__", instance=True)
-        return [member[1]] if member is not None and member[0] == "func" else []
+    if isinstance(value, AnyValue):
+        return [f for v in value.members for f in _functions_of(index, v)]
+    if isinstance(value, FuncValue):
+        return [value.qualname]
+    if isinstance(value, ClassValue):
+        return index.constructor_methods(value.qualname)
+    if isinstance(value, InstValue):
+        member = index.class_member(value.cls, "__call__", instance=True)
+        return [member.qualname] if isinstance(member, FuncValue) else []
     return []
 
 

@@ -29,6 +29,7 @@ from loopwarden.static.index import ProgramIndex
 from loopwarden.static.reach import SYNC_HOOK, CallGraph, Root, _same_class
 from loopwarden.static.refs import AttrRef, CallRef, NameRef, Ref, RefTuple
 from loopwarden.static.summary import CALL, FunctionSummary, ModuleSummary
+from loopwarden.static.values import ClassValue, ExtValue, FuncValue
 
 SERVING, API, UNREFERENCED, STARTUP_SCOPE, CLI_SCOPE, TEST_SCOPE = "serving", "api", "unreferenced", "startup", "cli", "test"
 SCOPES = (SERVING, API, UNREFERENCED, STARTUP_SCOPE, CLI_SCOPE, TEST_SCOPE)
@@ -129,13 +130,13 @@ class EntryPoints:
         if ref is None or isinstance(ref, CallRef):
             return
         value = self.index.resolve(ref)
-        if value is None or value[0] != "func" or value[1] in self.registered:
+        if not isinstance(value, FuncValue) or value.qualname in self.registered:
             return
-        fn = self.index.functions.get(value[1])
+        fn = self.index.functions.get(value.qualname)
         if fn is None or (async_only and not fn.is_async) or fn.is_module_body:
             return
         if fn.is_async:
-            self._register(value[1], kind, label, fn)
+            self._register(value.qualname, kind, label, fn)
 
     def _register(self, qualname: str, kind: str, label: str, fn: FunctionSummary) -> None:
         self.registered[qualname] = (kind, label)
@@ -146,7 +147,7 @@ class EntryPoints:
         if isinstance(ref, AttrRef):
             return f".{ref.attr}()"
         value = self.index.resolve(ref)
-        if value is not None and value[0] in ("ext", "func", "class"):
+        if isinstance(value, (ExtValue, FuncValue, ClassValue)):
             return f"{value[1].rpartition('.')[2]}()"
         return "a call"
 
@@ -157,7 +158,7 @@ class EntryPoints:
         elif isinstance(ref, NameRef):
             names.add(ref.name)
         value = self.index.resolve(ref)
-        if value is not None and value[0] in ("ext", "class", "func"):
+        if isinstance(value, (ExtValue, ClassValue, FuncValue)):
             names.add(value[1])
         return names
 
@@ -170,8 +171,8 @@ class EntryPoints:
         for ref, written, arg in zip(fn.decorators, fn.decorator_names, args, strict=True):
             names = {written}
             value = self.index.resolve(ref.callee if isinstance(ref, CallRef) else ref)
-            if value is not None and value[0] == "ext":
-                names.add(value[1])
+            if isinstance(value, ExtValue):
+                names.add(value.name)
             if not glob_matches(rule.decorator, names):
                 continue
             if rule.path:
@@ -204,15 +205,15 @@ class EntryPoints:
                 continue
             for ref in module.main_refs:
                 value = index.resolve(ref)
-                if value is not None and value[0] == "func" and value[1] in functions:
-                    scripted.add(value[1])
-                    seeds[4].append(Context(value[1], CLI_SCOPE, "main", f"script main {functions[value[1]].local_name}"))
+                if isinstance(value, FuncValue) and value.qualname in functions:
+                    scripted.add(value.qualname)
+                    seeds[4].append(Context(value.qualname, CLI_SCOPE, "main", f"script main {functions[value.qualname].local_name}"))
         # Console scripts the project declares ([project.scripts], setup.cfg entry_points).
         for dotted, script in sorted(index.scripts.items()):
             value = index.resolve_name(dotted)
-            if value is not None and value[0] == "func" and value[1] in functions and value[1] not in scripted:
-                scripted.add(value[1])
-                seeds[4].append(Context(value[1], CLI_SCOPE, "main", f"console script {script}"))
+            if isinstance(value, FuncValue) and value.qualname in functions and value.qualname not in scripted:
+                scripted.add(value.qualname)
+                seeds[4].append(Context(value.qualname, CLI_SCOPE, "main", f"console script {script}"))
         hooks = {r.function: r for r in self.graph.hook_roots()}
         script_modules = {id(m) for m in index.modules.values() if is_script_module(m)}
         for qualname in sorted(functions):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from loopwarden.static.entries import CLI_SCOPE, SCOPE_RANK, STARTUP_SCOPE, TEST_SCOPE, EntryPoints
-from loopwarden.static.index import ProgramIndex, Value
+from loopwarden.static.index import ProgramIndex
 from loopwarden.static.reach import CallGraph, Root
 from loopwarden.static.refs import (
     AttrRef,
@@ -28,6 +28,7 @@ from loopwarden.static.refs import (
     VariantRef,
 )
 from loopwarden.static.summary import CALL, CONSUME, ENTER, OFFLOAD, CallSite, FunctionSummary
+from loopwarden.static.values import AnyValue, ClassValue, ExtInstValue, ExtValue, FuncValue, InstValue, Value
 
 if TYPE_CHECKING:
     from loopwarden.static.findings import Finding
@@ -84,7 +85,7 @@ def evidence(index: ProgramIndex, ref: Ref) -> str:
         return "unknown"
     if isinstance(ref, NameRef):
         value = index.resolve(ref)
-        return "definition in the project" if value is not None and value[0] in ("func", "class") else "import"
+        return "definition in the project" if isinstance(value, (FuncValue, ClassValue)) else "import"
     if isinstance(ref, ParamRef):
         return "unannotated parameter (unknown)"
     if isinstance(ref, AttrRef):
@@ -92,7 +93,7 @@ def evidence(index: ProgramIndex, ref: Ref) -> str:
         if isinstance(base, SelfRef):
             return "attribute of self (class body, __init__ or annotation)"
         base_value = index.resolve(base) if isinstance(base, NameRef) else None
-        if base_value is not None and base_value[0] == "ext":
+        if isinstance(base_value, ExtValue):
             return "import"
         return "assignment or annotation of the receiver"
     if isinstance(ref, CallRef):
@@ -213,11 +214,10 @@ def _site_lines(index: ProgramIndex, graph: CallGraph, site: CallSite, module: s
 def _value_text(value: Value) -> str:
     if value is None:
         return "nothing known"
-    kind = value[0]
-    if kind == "any":
-        return "one of " + ", ".join(_value_text(v) for v in value[1][:4]) + " (inferred)"
-    names = {"ext": "external", "func": "project function", "class": "project class", "inst": "instance of project class", "extinst": "instance of external"}
-    return f"{value[1]} ({names.get(kind, kind)})"
+    if isinstance(value, AnyValue):
+        return "one of " + ", ".join(_value_text(v) for v in value.members[:4]) + " (inferred)"
+    names = {ExtValue: "external", FuncValue: "project function", ClassValue: "project class", InstValue: "instance of project class", ExtInstValue: "instance of external"}
+    return f"{value[1]} ({names.get(type(value), value.kind)})"
 
 
 def _reach_lines(index: ProgramIndex, graph: CallGraph, entries: EntryPoints, roots: dict[str, Root], fn: FunctionSummary) -> list[str]:

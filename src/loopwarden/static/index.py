@@ -1,16 +1,8 @@
 """Whole-program index: resolves the refs of all summaries to project code or external symbols.
 
-Resolution yields *values*:
-
-    ("func", qualname)      a project function or method
-    ("class", qualname)     a project class
-    ("inst", qualname)      an instance of a project class
-    ("module", name)        a project module
-    ("ext", "dotted.name")  an external object (module, function, class, attribute)
-    ("extinst", "Type")     an instance of an external type (``pathlib.Path``)
-    ("seq", value)          a container whose items are value
-
-or ``None`` when nothing is known.
+Resolution yields *values* (``values.py``: one small frozen class per kind, ``FuncValue``,
+``ClassValue``, ``InstValue``, ``ExtValue``, ``ExtInstValue``, ...), or ``None`` when nothing
+is known.
 """
 
 from __future__ import annotations
@@ -44,14 +36,31 @@ from loopwarden.static.refs import (
     VariantRef,
 )
 from loopwarden.static.summary import ClassSummary, FunctionSummary, ModuleSummary, Skipped, internal_error
+from loopwarden.static.values import (
+    AnyValue,
+    ClassValue,
+    ExtInstValue,
+    ExtValue,
+    FuncValue,
+    InstValue,
+    KnownValue,
+    MapGetterValue,
+    MapValue,
+    MapValuesValue,
+    ModuleValue,
+    SeqValue,
+    StrPartValue,
+    StrValue,
+    SuperValue,
+    Value,
+)
 
-Value = tuple[Any, ...] | None
 _MAX_DEPTH = 60
 _STDLIB_MODULES = frozenset(sys.stdlib_module_names) | frozenset(sys.builtin_module_names)
 _MAX_ROUNDS = 4  # re-resolutions of a cycle's head before its value is taken as it is
 _FINAL = 1 << 30  # "depends on no ref in progress"
 _PROTOCOL_BASES = ("typing.Protocol", "typing_extensions.Protocol", "abc.ABC")
-_TYPED = frozenset({"inst", "extinst", "func", "class", "str", "strpart"})
+_TYPED = (InstValue, ExtInstValue, FuncValue, ClassValue, StrValue, StrPartValue)
 # str methods whose results are parts of the string: ("a.b:C".partition(":") holds "a.b" and "C")
 _STRING_PARTS = frozenset({"split", "rsplit", "partition", "rpartition", "strip", "rstrip", "lstrip", "removeprefix", "removesuffix", "replace"})
 _MAX_ALTERNATIVES = 6
@@ -193,22 +202,22 @@ class ProgramIndex:
         if isinstance(ref, CallRef):
             return self.call_result(self.resolve(ref.callee))
         if isinstance(ref, SelfRef):
-            return ("inst", ref.cls) if ref.cls in self.classes else None
+            return InstValue(ref.cls) if ref.cls in self.classes else None
         if isinstance(ref, SuperRef):
-            return ("super", ref.cls) if ref.cls in self.classes else None
+            return SuperValue(ref.cls) if ref.cls in self.classes else None
         if isinstance(ref, ElemRef):  # an item taken out: x[i]
             return self.element(self.resolve(ref.of), ref.of)
         if isinstance(ref, IterRef):  # a loop variable: iterating a mapping gives its keys
             container = self.resolve(ref.of)
-            return None if container is not None and container[0] == "map" else self.element(container, ref.of)
+            return None if isinstance(container, MapValue) else self.element(container, ref.of)
         if isinstance(ref, MapRef):
             inner = self.resolve(ref.value)
-            return ("map", inner) if inner is not None else None
+            return MapValue(inner) if inner is not None else None
         if isinstance(ref, OffResRef):  # await asyncio.to_thread(f, ...) gives what f() returns
             return self.call_result(self.resolve(ref.callable))
         if isinstance(ref, SeqRef):
             inner = self.resolve(ref.item)
-            return ("seq", inner) if inner is not None else None
+            return SeqValue(inner) if inner is not None else None
         if isinstance(ref, UnionRef):
             return self._best_of(self.resolve(r) for r in ref.members)
         if isinstance(ref, ParamRef):
@@ -216,7 +225,7 @@ class ProgramIndex:
         if isinstance(ref, VariantRef):
             return self._variant(ref)
         if isinstance(ref, StrRef):
-            return ("str", ref.text)
+            return StrValue(ref.text)
         if isinstance(ref, DynModRef):
             return self._dynamic_module(self.resolve(ref.name))
         if isinstance(ref, DynAttrRef):
@@ -227,28 +236,28 @@ class ProgramIndex:
     def _strings(value: Value) -> list[str]:
         if value is None:
             return []
-        if value[0] == "str":
-            return [value[1]]
-        if value[0] == "any":
-            return [v[1] for v in value[1] if v is not None and v[0] == "str"]
+        if isinstance(value, StrValue):
+            return [value.text]
+        if isinstance(value, AnyValue):
+            return [v.text for v in value.members if isinstance(v, StrValue)]
         return []
 
     def _dynamic_module(self, value: Value) -> Value:
         """``importlib.import_module(name)`` with ``name`` a string from a registry or a
         setting (``"pkg.mod:Name"``, ``"pkg.mod.Name"``, perhaps split later): the project
         module it names."""
-        found: list[Value] = []
+        found: list[KnownValue] = []
         for text in self._strings(value):
             path = text.partition(":")[0]
             while path and path not in self._module_names:
                 path = path.rpartition(".")[0]
             if path:
-                module = ("module", self._module_names[path].module)
+                module = ModuleValue(self._module_names[path].module)
                 if module not in found:
                     found.append(module)
         if not found:
             return None
-        return found[0] if len(found) == 1 else ("any", tuple(found[:_MAX_ALTERNATIVES]))
+        return found[0] if len(found) == 1 else AnyValue(tuple(found[:_MAX_ALTERNATIVES]))
 
     def _dynamic_attribute(self, obj: Value, name: Value) -> Value:
         """``getattr(module, name)`` with ``name`` from such a string: the class or function
@@ -256,24 +265,24 @@ class ProgramIndex:
         values: list[Value] = []
         for text in self._strings(name):
             attr = text.rpartition(":")[2].rpartition(".")[2]
-            if obj is not None and obj[0] in ("module", "any"):
+            if isinstance(obj, (ModuleValue, AnyValue)):
                 values.append(self.attribute(obj, attr))
             else:
                 value = self.resolve_name(text.replace(":", "."))
-                values.append(value if value is not None and value[0] in ("class", "func") else None)
+                values.append(value if isinstance(value, (ClassValue, FuncValue)) else None)
         return self._best_of(values)
 
     def _variant(self, ref: VariantRef) -> Value:
         """The call's result is the named variant of its type (``socket.socket!datagram``),
         when the argument (if any) is an in-memory buffer."""
         value = self.resolve(ref.result)
-        if value is None or value[0] != "extinst" or value[1].endswith("()") or "!" in value[1]:
+        if not isinstance(value, ExtInstValue) or value.type.endswith("()") or "!" in value.type:
             return value
         if ref.argument is not None:
             argument = self.resolve(ref.argument)
-            if argument is None or argument[0] != "extinst" or argument[1] not in IN_MEMORY_TYPES:
+            if not isinstance(argument, ExtInstValue) or argument.type not in IN_MEMORY_TYPES:
                 return value
-        return ("extinst", f"{value[1]}!{ref.variant}")
+        return ExtInstValue(f"{value.type}!{ref.variant}")
 
     def _parameter(self, function: str, index: int) -> Value:
         """An unannotated parameter: the functions (or classes) that callers pass for it
@@ -283,8 +292,8 @@ class ProgramIndex:
         values: list[Value] = []
         for ref in self._param_values.get((function, index), ()):
             value = self.resolve(ref)
-            members = value[1] if value is not None and value[0] == "any" else (value,)
-            values.extend(m for m in members if m is not None and m[0] in ("func", "class", "str"))
+            members = value.members if isinstance(value, AnyValue) else (value,)
+            values.extend(m for m in members if isinstance(m, (FuncValue, ClassValue, StrValue)))
         return self._best_of(values)
 
     def _bind_function_arguments(self) -> dict[tuple[str, int], list[Ref]]:
@@ -314,48 +323,48 @@ class ProgramIndex:
     def _callee_functions(self, value: Value) -> list[str]:
         if value is None:
             return []
-        if value[0] == "func" and value[1] in self.functions:
-            return [value[1]]
-        if value[0] == "class":
-            return [m for m in self.constructor_methods(value[1])[:1]]
+        if isinstance(value, FuncValue) and value.qualname in self.functions:
+            return [value.qualname]
+        if isinstance(value, ClassValue):
+            return [m for m in self.constructor_methods(value.qualname)[:1]]
         return []
 
     @staticmethod
     def _best_of(values: Iterable[Value]) -> Value:
         """Several possible values (a union annotation, a factory with several returns):
-        the typed ones, as ``("any", (...))`` when they differ, else the first known one."""
-        typed: list[Value] = []
+        the typed ones, as ``AnyValue((...))`` when they differ, else the first known one."""
+        typed: list[KnownValue] = []
         first = None
         for value in values:
             if value is None:
                 continue
-            members = value[1] if value[0] == "any" else (value,)
+            members = value.members if isinstance(value, AnyValue) else (value,)
             for member in members:
-                if member[0] in _TYPED and member not in typed:
+                if isinstance(member, _TYPED) and member not in typed:
                     typed.append(member)
             first = first or value
         if len(typed) > 1:
-            return ("any", tuple(typed[:_MAX_ALTERNATIVES]))
+            return AnyValue(tuple(typed[:_MAX_ALTERNATIVES]))
         return typed[0] if typed else first
 
     def resolve_name(self, name: str) -> Value:
         if name in self.functions:
             return self._function_or_sink(name)
         if name in self.classes:
-            return ("class", name)
+            return ClassValue(name)
         if name in self._module_names:
-            return ("module", self._module_names[name].module)
+            return ModuleValue(self._module_names[name].module)
         if name in self.variables:
             return self.resolve(self.variables[name])
         module, rest = self._split_module(name)
         if module is not None:
-            value: Value = ("module", module)
+            value: Value = ModuleValue(module)
             for part in rest:
                 value = self.attribute(value, part)
                 if value is None:
                     return None
             return value
-        return ("ext", self.catalog.canonical(name))
+        return ExtValue(self.catalog.canonical(name))
 
     def _split_module(self, name: str) -> tuple[str | None, list[str]]:
         parts = name.split(".")
@@ -368,41 +377,40 @@ class ProgramIndex:
     def attribute(self, value: Value, attr: str) -> Value:
         if value is None:
             return None
-        kind = value[0]
-        if kind == "any":
-            return self._best_of(self.attribute(v, attr) for v in value[1])
-        if kind == "module":
-            member = f"{value[1]}.{attr}"
+        if isinstance(value, AnyValue):
+            return self._best_of(self.attribute(v, attr) for v in value.members)
+        if isinstance(value, ModuleValue):
+            member = f"{value.name}.{attr}"
             if member in self.functions or member in self.classes or member in self.variables or member in self._module_names:
                 return self.resolve_name(member)
-            return self._star_member(value[1], attr)
-        if kind == "class":
-            return self.class_member(value[1], attr, instance=False)
-        if kind == "inst":
-            return self._dispatch(value[1], attr, self.class_member(value[1], attr, instance=True))
-        if kind == "super":
-            return self.class_member(value[1], attr, instance=True, skip_first=True)
-        if kind == "ext":
-            returned = self.catalog.returns.get(value[1])
-            if returned is not None and value[1] not in self.catalog.classes:
+            return self._star_member(value.name, attr)
+        if isinstance(value, ClassValue):
+            return self.class_member(value.qualname, attr, instance=False)
+        if isinstance(value, InstValue):
+            return self._dispatch(value.cls, attr, self.class_member(value.cls, attr, instance=True))
+        if isinstance(value, SuperValue):
+            return self.class_member(value.cls, attr, instance=True, skip_first=True)
+        if isinstance(value, ExtValue):
+            returned = self.catalog.returns.get(value.name)
+            if returned is not None and value.name not in self.catalog.classes:
                 # A typed attribute (Path.parent): continue on an instance of its type.
-                return self.attribute(("extinst", self.catalog.canonical(returned)), attr)
-            return ("ext", self.catalog.canonical(f"{value[1]}.{attr}"))
-        if kind == "extinst":
-            return ("ext", self.catalog.canonical(f"{value[1]}.{attr}"))
-        if kind == "str":  # "pkg.mod:Name".partition(":"): parts of the same string
-            return ("strpart", value[1]) if attr in _STRING_PARTS else None
-        if kind == "map":  # d.get(key), d.pop(key), d.values()
+                return self.attribute(ExtInstValue(self.catalog.canonical(returned)), attr)
+            return ExtValue(self.catalog.canonical(f"{value.name}.{attr}"))
+        if isinstance(value, ExtInstValue):
+            return ExtValue(self.catalog.canonical(f"{value.type}.{attr}"))
+        if isinstance(value, StrValue):  # "pkg.mod:Name".partition(":"): parts of the same string
+            return StrPartValue(value.text) if attr in _STRING_PARTS else None
+        if isinstance(value, MapValue):  # d.get(key), d.pop(key), d.values()
             if attr in _MAP_GETTERS:
-                return ("mapget", value[1])
+                return MapGetterValue(value.value)
             if attr == "values":
-                return ("mapvalues", value[1])
+                return MapValuesValue(value.value)
         return None
 
     def _function_or_sink(self, qualname: str) -> Value:
         """A project function that the catalogue names exactly (``mypkg.legacy.client.fetch``
         in [tool.loopwarden.catalog]) is that blocking call, also when its module is scanned."""
-        return ("ext", qualname) if qualname in self.catalog.sinks else ("func", qualname)
+        return ExtValue(qualname) if qualname in self.catalog.sinks else FuncValue(qualname)
 
     def _star_member(self, module: str, attr: str) -> Value:
         """``from pkg.actions import *``: a name the module does not define may come from there."""
@@ -421,13 +429,13 @@ class ProgramIndex:
     def _from_star_sources(self, sources: list[str], attr: str) -> Value:
         for source in sources:
             if source in self._module_names:
-                found = self.attribute(("module", self._module_names[source].module), attr)
+                found = self.attribute(ModuleValue(self._module_names[source].module), attr)
                 if found is not None:
                     return found
             else:
                 symbol = self.catalog.canonical(f"{source}.{attr}")
                 if self.catalog.sink(symbol) is not None or symbol in self.catalog.returns:
-                    return ("ext", symbol)
+                    return ExtValue(symbol)
         return None
 
     def class_member(self, qualname: str, attr: str, instance: bool, skip_first: bool = False) -> Value:
@@ -435,12 +443,12 @@ class ProgramIndex:
             if skip_first and position == 0:
                 continue
             if isinstance(cls, str):  # an external base: its members are external symbols
-                return ("ext", self.catalog.canonical(f"{cls}.{attr}"))
+                return ExtValue(self.catalog.canonical(f"{cls}.{attr}"))
             method = cls.methods.get(attr)
             if method is not None:
                 fn = self.functions.get(method)
                 if instance and fn is not None and fn.is_property:
-                    return self.call_result(("func", method))
+                    return self.call_result(FuncValue(method))
                 return self._function_or_sink(method)
             if attr in cls.attrs:
                 return self.resolve(cls.attrs[attr])
@@ -451,8 +459,8 @@ class ProgramIndex:
         found = []
         for base in cls.bases:
             value = self.resolve(base)
-            if value is not None and value[0] == "class" and value[1] not in found:
-                found.append(value[1])
+            if isinstance(value, ClassValue) and value.qualname not in found:
+                found.append(value.qualname)
         return found
 
     def mro(self, qualname: str) -> Iterable[ClassSummary | str]:
@@ -482,10 +490,10 @@ class ProgramIndex:
                 value = self.resolve(base)
                 if value is None:
                     continue
-                if value[0] == "class":
-                    bases.append(value[1])
-                elif value[0] == "ext" and value[1] not in ("builtins.object",):
-                    externals.append(value[1])
+                if isinstance(value, ClassValue):
+                    bases.append(value.qualname)
+                elif isinstance(value, ExtValue) and value.name not in ("builtins.object",):
+                    externals.append(value.name)
             stack[0:0] = bases
         for name in externals:
             if name not in _PROTOCOL_BASES and not name.startswith("typing."):
@@ -508,34 +516,32 @@ class ProgramIndex:
                 continue
             for base in cls.bases:
                 value = self.resolve(base)
-                if value is not None and value[0] == "ext":
-                    found.append(value[1])
+                if isinstance(value, ExtValue):
+                    found.append(value.name)
         return found
 
     def call_result(self, callee: Value) -> Value:
         if callee is None:
             return None
-        kind = callee[0]
-        if kind == "any":
-            return self._best_of(self.call_result(v) for v in callee[1])
-        if kind == "func":
-            fn = self.functions.get(callee[1])
+        if isinstance(callee, AnyValue):
+            return self._best_of(self.call_result(v) for v in callee.members)
+        if isinstance(callee, FuncValue):
+            fn = self.functions.get(callee.qualname)
             if fn is None:
                 return None
             return self._best_of(self.resolve(r) for r in fn.returns)
-        if kind == "class":
-            return ("inst", callee[1])
-        if kind == "ext":
-            return ("extinst", self.external_result_type(callee[1]))
-        if kind == "extinst":
-            return ("extinst", f"{callee[1]}()")
-        if kind == "mapget":
-            inner: Value = callee[1]
-            return inner
-        if kind == "strpart":
-            return ("str", callee[1])
-        if kind == "mapvalues":
-            return ("seq", callee[1])
+        if isinstance(callee, ClassValue):
+            return InstValue(callee.qualname)
+        if isinstance(callee, ExtValue):
+            return ExtInstValue(self.external_result_type(callee.name))
+        if isinstance(callee, ExtInstValue):
+            return ExtInstValue(f"{callee.type}()")
+        if isinstance(callee, MapGetterValue):
+            return callee.value
+        if isinstance(callee, StrPartValue):
+            return StrValue(callee.text)
+        if isinstance(callee, MapValuesValue):
+            return SeqValue(callee.value)
         return None
 
     def external_result_type(self, symbol: str) -> str:
@@ -550,21 +556,22 @@ class ProgramIndex:
     def element(self, value: Value, ref: Ref) -> Value:
         if value is None:
             return None
-        if value[0] == "any":
-            return self._best_of(self.element(v, ref) for v in value[1])
-        if value[0] in ("seq", "map"):
-            item: Value = value[1]
-            return item
-        if value[0] == "str":  # an item of "a.b:C".partition(":")
+        if isinstance(value, AnyValue):
+            return self._best_of(self.element(v, ref) for v in value.members)
+        if isinstance(value, SeqValue):
+            return value.item
+        if isinstance(value, MapValue):
+            return value.value
+        if isinstance(value, StrValue):  # an item of "a.b:C".partition(":")
             return value
-        if value[0] == "extinst":
-            if value[1].endswith("()"):
-                sink = self.catalog.sink(value[1][:-2])
+        if isinstance(value, ExtInstValue):
+            if value.type.endswith("()"):
+                sink = self.catalog.sink(value.type[:-2])
                 if sink is not None and sink.yields:
-                    return ("extinst", self.catalog.canonical(sink.yields))
+                    return ExtInstValue(self.catalog.canonical(sink.yields))
             # An item of a library's own container (ZipFile.infolist()): typed by the library,
             # so no method-name guessing on it.
-            return ("extinst", f"{value[1]}[]")
+            return ExtInstValue(f"{value.type}[]")
         return None
 
     # -- helpers for reachability --------------------------------------------------------
@@ -593,9 +600,9 @@ class ProgramIndex:
         in an ``abc.ABC`` base included: never a sibling subclass's override). An abstract
         method found in an ancestor runs as one of the overrides in the declared type's own
         subclasses, never in a sibling of the declared type."""
-        if found is None or found[0] != "func" or not self.is_abstract_method(found[1]):
+        if not isinstance(found, FuncValue) or not self.is_abstract_method(found.qualname):
             return found
-        fn = self.functions[found[1]]
+        fn = self.functions[found.qualname]
         if fn.class_qualname == class_qualname:
             return found  # declared as the abstract class itself: every override may run
         family = {class_qualname}
@@ -609,8 +616,8 @@ class ProgramIndex:
         if not candidates or any(self.functions[o].is_async != fn.is_async for o in candidates):
             return found  # nothing more precise, or sync and async twins: the call site decides
         if len(candidates) == 1:
-            return ("func", candidates[0])
-        return ("any", tuple(("func", o) for o in candidates[:_MAX_ALTERNATIVES]))
+            return FuncValue(candidates[0])
+        return AnyValue(tuple(FuncValue(o) for o in candidates[:_MAX_ALTERNATIVES]))
 
     def overrides(self, qualname: str) -> list[str]:
         """Concrete overrides of a method in project subclasses (for calls on abstract bases).
@@ -644,8 +651,8 @@ class ProgramIndex:
         found = []
         for name in ("__init__", "__post_init__"):
             member = self.class_member(class_qualname, name, instance=False)
-            if member is not None and member[0] == "func":
-                found.append(member[1])
+            if isinstance(member, FuncValue):
+                found.append(member.qualname)
         return found
 
 

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from loopwarden.catalog import Hook, Sink
-from loopwarden.static.index import IN_MEMORY_TYPES, ProgramIndex, Value
+from loopwarden.static.index import IN_MEMORY_TYPES, ProgramIndex
 from loopwarden.static.refs import AttrRef, CallRef, ElemRef, NameRef, OffResRef, ParamRef, Ref, RefTuple
 from loopwarden.static.summary import ATTR, CALL, CONSUME, ENTER, OFFLOAD, CallSite, FunctionSummary, internal_error
+from loopwarden.static.values import AnyValue, ClassValue, ExtInstValue, ExtValue, FuncValue, InstValue, Value
 
 DIRECT_ASYNC = "DIRECT_ASYNC"
 ASYNC_REACHABLE = "ASYNC_REACHABLE"
@@ -166,18 +167,18 @@ class CallGraph:
         return edges, sinks
 
     def _edges_to(self, value: Value, site: CallSite) -> list[Edge]:
-        if value is None or (value[0] == "ext" and isinstance(site.ref, AttrRef) and self._unknown(site.ref.base)):
+        if value is None or (isinstance(value, ExtValue) and isinstance(site.ref, AttrRef) and self._unknown(site.ref.base)):
             return self._guessed_method(site)
-        if value[0] == "any":  # one of several classes: each candidate, as an inferred edge
-            edges = [e for v in value[1] for e in self._edges_to(v, site)]
+        if isinstance(value, AnyValue):  # one of several classes: each candidate, as an inferred edge
+            edges = [e for v in value.members for e in self._edges_to(v, site)]
             return [Edge(e.target, e.line, inferred=True) for e in edges]
-        if value[0] == "class" and site.kind == CALL:
-            return [Edge(m, site.line) for m in self.index.constructor_methods(value[1]) if self._runs_here(m)]
-        if value[0] != "func" or not self._runs_here(value[1]) or self._returns_coroutine(value[1], site):
+        if isinstance(value, ClassValue) and site.kind == CALL:
+            return [Edge(m, site.line) for m in self.index.constructor_methods(value.qualname) if self._runs_here(m)]
+        if not isinstance(value, FuncValue) or not self._runs_here(value.qualname) or self._returns_coroutine(value.qualname, site):
             return []
-        edges = [Edge(value[1], site.line)]
-        if self.index.is_abstract_method(value[1]):
-            edges += [Edge(o, site.line, inferred=True) for o in self._sync_overrides(value[1])]
+        edges = [Edge(value.qualname, site.line)]
+        if self.index.is_abstract_method(value.qualname):
+            edges += [Edge(o, site.line, inferred=True) for o in self._sync_overrides(value.qualname)]
         return edges
 
     def _returns_coroutine(self, qualname: str, site: CallSite) -> bool:
@@ -203,13 +204,13 @@ class CallGraph:
         value = self.index.resolve(ref.callee)
         if value is None:
             return False
-        members: tuple[tuple[Any, ...], ...] = value[1] if value[0] == "any" else (value,)
+        members: tuple[Value, ...] = value.members if isinstance(value, AnyValue) else (value,)
         for member in members:
-            if member[0] == "func":
-                fn = self.index.functions.get(member[1])
+            if isinstance(member, FuncValue):
+                fn = self.index.functions.get(member.qualname)
                 if fn is None or not fn.is_async:
                     return False
-            elif not (member[0] == "ext" and member[1].split(".")[0] == "asyncio"):
+            elif not (isinstance(member, ExtValue) and member.name.split(".")[0] == "asyncio"):
                 return False
         return True
 
@@ -220,16 +221,16 @@ class CallGraph:
     def _async_functions(self, value: Value) -> list[str]:
         if value is None:
             return []
-        if value[0] == "any":
-            return [q for v in value[1] for q in self._async_functions(v)]
-        if value[0] != "func":
+        if isinstance(value, AnyValue):
+            return [q for v in value.members for q in self._async_functions(v)]
+        if not isinstance(value, FuncValue):
             return []
-        fn = self.index.functions.get(value[1])
+        fn = self.index.functions.get(value.qualname)
         if fn is None or not fn.is_async:
             return []
-        found = [value[1]]
-        if self.index.is_abstract_method(value[1]):
-            found += [o for o in self.index.overrides(value[1]) if self.index.functions[o].is_async]
+        found = [value.qualname]
+        if self.index.is_abstract_method(value.qualname):
+            found += [o for o in self.index.overrides(value.qualname) if self.index.functions[o].is_async]
         return found
 
     def _sync_overrides(self, qualname: str) -> list[str]:
@@ -268,19 +269,19 @@ class CallGraph:
         if not isinstance(ref, CallRef):
             return []
         value = self.index.resolve(ref.callee)
-        if value is not None and value[0] == "func":
-            fn = self.index.functions.get(value[1])
-            if fn is not None and fn.is_generator and self._runs_here(value[1], iterated=True):
-                return [Edge(value[1], site.line)]
+        if isinstance(value, FuncValue):
+            fn = self.index.functions.get(value.qualname)
+            if fn is not None and fn.is_generator and self._runs_here(value.qualname, iterated=True):
+                return [Edge(value.qualname, site.line)]
         return []
 
     def _property_target(self, ref: RefTuple) -> str | None:
         if not isinstance(ref, AttrRef) or ref.attr not in self._property_names:
             return None
         base = self.index.resolve(ref.base)
-        if base is None or base[0] != "inst":
+        if not isinstance(base, InstValue):
             return None
-        for cls in self.index.mro(base[1]):
+        for cls in self.index.mro(base.cls):
             if isinstance(cls, str):
                 return None
             method = cls.methods.get(ref.attr)
@@ -292,16 +293,16 @@ class CallGraph:
         return None
 
     def _sink(self, value: Value, site: CallSite, module_body: bool = False) -> SinkHit | None:
-        if value is not None and value[0] == "any":
-            for member in value[1]:
+        if isinstance(value, AnyValue):
+            for member in value.members:
                 hit = self._sink(member, site, module_body)
                 if hit is not None:
                     return SinkHit(hit.sink, site, inferred=True)
             return None
-        if value is not None and value[0] == "extinst" and site.kind == CALL:
-            value = ("ext", f"{value[1]}.__call__")  # calling an instance: llm(prompt)
-        if value is not None and value[0] == "ext":
-            sink = self.catalog.sink(value[1])
+        if isinstance(value, ExtInstValue) and site.kind == CALL:
+            value = ExtValue(f"{value.type}.__call__")  # calling an instance: llm(prompt)
+        if isinstance(value, ExtValue):
+            sink = self.catalog.sink(value.name)
             if sink is None or sink.lazy:
                 return None
             if self._derived(site, sink, module_body) or not self._arguments_block(sink, site):
@@ -333,24 +334,24 @@ class CallGraph:
         if ref is None:
             return "unknown"
         value = self.index.resolve(ref)
-        if value is None or value[0] != "extinst":
+        if not isinstance(value, ExtInstValue):
             return "unknown"
-        if value[1] in IN_MEMORY_TYPES:
+        if value.type in IN_MEMORY_TYPES:
             return "memory"
-        sink = self.catalog.sink(f"{value[1]}.read")
+        sink = self.catalog.sink(f"{value.type}.read")
         return "file" if sink is not None and sink.category == "FILE_IO" else "unknown"
 
     def _unknown(self, ref: Ref) -> bool:
         value = self.index.resolve(ref)
-        return value is None or (value[0] == "extinst" and value[1].endswith("()"))
+        return value is None or (isinstance(value, ExtInstValue) and value.type.endswith("()"))
 
     def _lazy_sink(self, site: CallSite) -> SinkHit | None:
         ref = site.ref
         if not isinstance(ref, CallRef):
             return None
         value = self.index.resolve(ref.callee)
-        if value is not None and value[0] == "ext":
-            sink = self.catalog.sink(value[1])
+        if isinstance(value, ExtValue):
+            sink = self.catalog.sink(value.name)
             if sink is not None and sink.lazy:
                 return SinkHit(sink, site)
             return None
@@ -384,8 +385,8 @@ class CallGraph:
             return self._origin_sink(self.index.variables.get(ref.name), depth + 1, module_body, direct)
         if isinstance(ref, CallRef):
             value = self.index.resolve(ref.callee)
-            if value is not None and value[0] == "ext":
-                sink = self.catalog.sink(value[1])
+            if isinstance(value, ExtValue):
+                sink = self.catalog.sink(value.name)
                 if sink is not None:
                     return sink
             callee = ref.callee
@@ -414,14 +415,14 @@ class CallGraph:
     def _handed_to_wrapper(self, via: tuple[Any, ...]) -> bool:
         callee, index = via
         value = self.index.resolve(callee)
-        return value is not None and value[0] == "func" and index in self._project_wrappers.get(value[1], ())
+        return isinstance(value, FuncValue) and index in self._project_wrappers.get(value.qualname, ())
 
     def _decorated_with_offload(self, fn: FunctionSummary) -> bool:
         for ref in fn.decorators:
             value = self.index.resolve(ref)
             if value is None and isinstance(ref, CallRef):
                 value = self.index.resolve(ref.callee)
-            if value is not None and value[0] == "ext" and self.catalog.offload_by_name(value[1]):
+            if isinstance(value, ExtValue) and self.catalog.offload_by_name(value.name):
                 return True
         return False
 
@@ -469,8 +470,8 @@ class CallGraph:
         for module in self.index.modules.values():
             for ref in module.startup_refs:
                 value = self.index.resolve(ref)
-                if value is not None and value[0] == "func":
-                    found.add(value[1])
+                if isinstance(value, FuncValue):
+                    found.add(value.qualname)
         return found
 
     def _position(self, qualname: str) -> tuple[str, int, str]:
@@ -502,14 +503,14 @@ class CallGraph:
         found = []
         for method, twin in hook.methods:
             member = self.index.class_member(class_qualname, method, instance=False)
-            if member is None or member[0] != "func":
+            if not isinstance(member, FuncValue):
                 continue
-            fn = self.index.functions[member[1]]
+            fn = self.index.functions[member.qualname]
             if fn.is_async or fn.class_qualname != class_qualname:
                 continue  # reported once, on the class that defines it
             if twin:
                 twin_member = self.index.class_member(class_qualname, twin, instance=False)
-                if twin_member is not None and twin_member[0] == "func":
+                if isinstance(twin_member, FuncValue):
                     continue
             base = hook_base.rpartition(".")[2]
             found.append(Root(member[1], SYNC_HOOK, hook=f"{hook.framework} {base}.{method}", twin=twin or None))
@@ -519,8 +520,8 @@ class CallGraph:
         for ref, written in zip(fn.decorators, fn.decorator_names, strict=True):
             names = {written}
             value = self.index.resolve(ref.callee if isinstance(ref, CallRef) else ref)
-            if value is not None and value[0] == "ext":
-                names.add(value[1])
+            if isinstance(value, ExtValue):
+                names.add(value.name)
             if any(fnmatch.fnmatchcase(n, pattern) for n in names):
                 return True
         return False

@@ -12,10 +12,11 @@ from collections import deque
 from dataclasses import dataclass
 
 from loopwarden.catalog import Catalog
-from loopwarden.static.index import ProgramIndex, Value
+from loopwarden.static.index import ProgramIndex
 from loopwarden.static.reach import CallGraph
 from loopwarden.static.refs import Ref
 from loopwarden.static.summary import FunctionSummary, ModuleSummary, OffloadSite
+from loopwarden.static.values import AnyValue, ClassValue, ExtInstValue, ExtValue, FuncValue, Value
 from loopwarden.teeth.mutate import LOCK, SiteSpec, calling_convention, check
 
 _MAX_SINKS = 3
@@ -227,26 +228,25 @@ def _classify(value: Value, index: ProgramIndex, catalog: Catalog, sinks: set[st
     """Adds what ``value`` runs to ``sinks`` / ``starts``; False when that is unknown."""
     if value is None:
         return False
-    kind = value[0]
-    if kind == "any":
-        return all(_classify(member, index, catalog, sinks, starts) for member in value[1])
-    if kind == "func":
-        fn = index.functions.get(value[1])
+    if isinstance(value, AnyValue):
+        return all(_classify(member, index, catalog, sinks, starts) for member in value.members)
+    if isinstance(value, FuncValue):
+        fn = index.functions.get(value.qualname)
         if fn is None or fn.is_async:
             return False
-        starts.append(value[1])
+        starts.append(value.qualname)
         return True
-    if kind == "class":
-        starts.extend(index.constructor_methods(value[1]))
+    if isinstance(value, ClassValue):
+        starts.extend(index.constructor_methods(value.qualname))
         return True
-    if kind == "ext":
-        sink = catalog.sink(value[1])
+    if isinstance(value, ExtValue):
+        sink = catalog.sink(value.name)
         if sink is not None and not sink.lazy:
             sinks.add(sink.symbol)
             return True
-        return _stdlib_object(value[1])
-    if kind == "extinst":
-        sink = catalog.sink(f"{value[1]}.__call__")
+        return _stdlib_object(value.name)
+    if isinstance(value, ExtInstValue):
+        sink = catalog.sink(f"{value.type}.__call__")
         if sink is not None and not sink.lazy:
             sinks.add(sink.symbol)
             return True
