@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from loopwarden.catalog.categories import CATEGORIES, COSTS
 
-__all__ = ["Sink", "Offload", "Hook", "Catalog", "CatalogError", "Symbolic", "Variant", "load_catalog", "default_catalog", "with_tables"]
+__all__ = ["Sink", "Offload", "Hook", "Startup", "Catalog", "CatalogError", "Symbolic", "Variant", "load_catalog", "default_catalog", "with_tables"]
 
 
 class CatalogError(ValueError):
@@ -142,6 +142,19 @@ class Hook:
 
 
 @dataclass(frozen=True)
+class Startup:
+    """How frameworks register code that runs once, before serving or at shutdown (exposure
+    STARTUP): ``@app.on_event("startup")``, ``app.add_event_handler("shutdown", fn)``,
+    ``Starlette(on_startup=[fn])``, ``FastAPI(lifespan=fn)``. Names are last components as
+    written (``on_event`` matches ``app.on_event`` and ``router.on_event``)."""
+
+    events: frozenset[str] = frozenset()  # the event names ("startup", "shutdown")
+    decorators: frozenset[str] = frozenset()  # decorator calls taking an event name first
+    registrars: frozenset[str] = frozenset()  # method calls taking an event name and a callable
+    keywords: frozenset[str] = frozenset()  # keyword arguments taking start-up callables
+
+
+@dataclass(frozen=True)
 class _Pattern:
     regex: re.Pattern[str]
     excludes: tuple[re.Pattern[str], ...]
@@ -165,6 +178,9 @@ class Catalog:
     entries: list[Any] = field(default_factory=list)  # user [[entry]] rules (catalog.entries.EntryRule)
     variants: dict[str, list[Variant]] = field(default_factory=dict)  # call symbol -> variants of its result
     variant_free: dict[str, frozenset[str]] = field(default_factory=dict)  # variant name -> methods that do not block
+    startup: Startup = field(default_factory=Startup)
+    common_methods: frozenset[str] = frozenset()  # too common to guess a receiver's class from
+    caching_decorators: frozenset[str] = frozenset()  # last names of decorators that cache results
 
     # -- questions -------------------------------------------------------------------------
     def canonical(self, symbol: str) -> str:
@@ -247,7 +263,7 @@ class Catalog:
     def extend(self, table: Mapping[str, Any], origin: str) -> None:
         """Merge one catalogue table (the built-in TOML or ``[tool.loopwarden.catalog]``)."""
         self.__dict__.pop("_pattern_memo", None)
-        known = {"group", "pattern", "types", "offload", "loop_callback", "hook", "nonblocking", "entry", "variant"}
+        known = {"group", "pattern", "types", "offload", "loop_callback", "hook", "nonblocking", "entry", "variant", "startup", "names"}
         unknown = set(table) - known
         if unknown:
             raise CatalogError(f"{origin}: unknown catalogue key(s) {sorted(unknown)}; expected {sorted(known)}")
@@ -257,6 +273,15 @@ class Catalog:
         self.aliases.update(_str_map(types.get("aliases", {}), f"{origin}: types.aliases"))
         self.returns.update(_str_map(types.get("returns", {}), f"{origin}: types.returns"))
         self.classes.update(_str_list(types.get("classes", []), f"{origin}: types.classes"))
+        if "startup" in table:
+            self.startup = _merge_startup(self.startup, table["startup"], f"{origin}: startup")
+        if "names" in table:
+            names = table["names"]
+            if not isinstance(names, dict):
+                raise CatalogError(f"{origin}: names: expected a table")
+            _check_keys(names, _NAMES_KEYS, f"{origin}: names")
+            self.common_methods |= _name_set(names.get("common_methods", []), f"{origin}: names.common_methods")
+            self.caching_decorators |= _name_set(names.get("caching_decorators", []), f"{origin}: names.caching_decorators")
         for i, group in enumerate(_table_list(table.get("group", []), f"{origin}: group")):
             for sink in _group_sinks(group, f"{origin}: group[{i}]"):
                 self.sinks[sink.symbol] = sink
@@ -334,6 +359,32 @@ _ENTRY_KEYS = {"name", "cost", "lazy", "duck", "yields", "operation", "file_arg"
 _PATTERN_KEYS = {"match", "category", "cost", "exclude"}
 _OFFLOAD_KEYS = {"name", "method", "callable_arg"}
 _HOOK_KEYS = {"framework", "base", "methods", "decorator"}
+
+
+_NAMES_KEYS = {"common_methods", "caching_decorators"}
+_STARTUP_KEYS = {"events", "decorators", "registrars", "keywords"}
+
+
+def _name_set(value: Any, where: str) -> frozenset[str]:
+    """A list of identifiers (method, decorator or keyword names, without dots)."""
+    names = _str_list(value, where)
+    bad = [n for n in names if not n.isidentifier()]
+    if bad:
+        raise CatalogError(f"{where}: not identifiers: {bad}")
+    return frozenset(names)
+
+
+def _merge_startup(startup: Startup, table: Any, where: str) -> Startup:
+    if not isinstance(table, dict):
+        raise CatalogError(f"{where}: expected a table")
+    _check_keys(table, _STARTUP_KEYS, where)
+    events = frozenset(_str_list(table.get("events", []), f"{where}.events"))
+    return Startup(
+        startup.events | events,
+        startup.decorators | _name_set(table.get("decorators", []), f"{where}.decorators"),
+        startup.registrars | _name_set(table.get("registrars", []), f"{where}.registrars"),
+        startup.keywords | _name_set(table.get("keywords", []), f"{where}.keywords"),
+    )
 
 
 def _check_category(category: Any, where: str) -> str:

@@ -12,6 +12,7 @@ HEAVY = "heavy"  # cost grows with data or waits on something else: always HIGH 
 CHEAP = "cheap"  # one metadata syscall: MEDIUM on the loop
 FREE = "free"  # near-free (no disk or network in practice): LOW
 COSTS = (HEAVY, CHEAP, FREE)
+COST_RANK = {cost: len(COSTS) - 1 - i for i, cost in enumerate(COSTS)}  # free 0 < cheap 1 < heavy 2
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,18 @@ class Category:
     example: str
     instead: str
     cost: str = HEAVY
+    # The fix a finding of this category suggests when the call is written in async code
+    # itself; "" for the generic one (offload the call with asyncio.to_thread).
+    fix: str = ""
+    # The call opens a handle (a file, a process, a connection): the later operations on that
+    # handle belong to the finding of the call that opened it, not to findings of their own.
+    handle: bool = False
 
 
-def _cat(name: str, summary: str, why: str, example: str, instead: str, cost: str = HEAVY) -> Category:
-    return Category(name, summary, why.strip(), example.strip("\n") + "\n", instead.strip("\n") + "\n", cost)
+def _cat(
+    name: str, summary: str, why: str, example: str, instead: str, cost: str = HEAVY, *, fix: str = "", handle: bool = False
+) -> Category:
+    return Category(name, summary, why.strip(), example.strip("\n") + "\n", instead.strip("\n") + "\n", cost, fix, handle)
 
 
 CATEGORIES: dict[str, Category] = {
@@ -54,6 +63,7 @@ async def read_note(name: str) -> str:
     path = Path("notes") / f"{name}.txt"
     return await asyncio.to_thread(path.read_text, encoding="utf-8")
 """,
+            handle=True,
         ),
         _cat(
             "FILE_IO",
@@ -160,6 +170,7 @@ def _write_temp(doc: bytes) -> str:
 async def render(doc: bytes) -> str:
     return await asyncio.to_thread(_write_temp, doc)
 """,
+            handle=True,
         ),
         _cat(
             "ARCHIVE",
@@ -188,6 +199,7 @@ def _extract(upload: str, dest: str) -> None:
 async def unpack(upload: str, dest: str) -> None:
     await asyncio.to_thread(_extract, upload, dest)
 """,
+            handle=True,
         ),
         _cat(
             "SUBPROCESS",
@@ -214,6 +226,8 @@ async def git_head() -> bytes:
     out, _ = await proc.communicate()
     return out
 """,
+            fix="use asyncio.create_subprocess_exec(...) or offload with await asyncio.to_thread(...)",
+            handle=True,
         ),
         _cat(
             "SLEEP",
@@ -237,6 +251,7 @@ async def retry(fn):
     await asyncio.sleep(1)
     return await fn()
 """,
+            fix="use await asyncio.sleep(...)",
         ),
         _cat(
             "NETWORK",
@@ -261,6 +276,7 @@ async def fetch(url: str) -> dict:
         response = await client.get(url, timeout=10)
         return response.json()
 """,
+            fix="use an async client (httpx.AsyncClient, aiohttp) or offload with await asyncio.to_thread(...)",
         ),
         _cat(
             "DNS",
@@ -284,6 +300,7 @@ async def resolve(host: str) -> str:
     infos = await asyncio.get_running_loop().getaddrinfo(host, None)
     return infos[0][4][0]
 """,
+            fix="use await loop.getaddrinfo(...)",
         ),
         _cat(
             "DB",
@@ -310,6 +327,8 @@ async def get_user(uid: int):
         cursor = await conn.execute("select * from users where id = ?", (uid,))
         return await cursor.fetchone()
 """,
+            fix="use an async driver (aiosqlite, asyncpg, redis.asyncio) or offload with await asyncio.to_thread(...)",
+            handle=True,
         ),
         _cat(
             "LOCK_WAIT",
@@ -335,6 +354,7 @@ import asyncio
 async def next_job(jobs: asyncio.Queue):
     return await jobs.get()
 """,
+            fix="use asyncio primitives (asyncio.Lock, asyncio.Queue) or offload the wait",
         ),
         _cat(
             "INPUT",
@@ -386,6 +406,7 @@ async def answer(question: str) -> str:
     )
     return completion.choices[0].message.content
 """,
+            fix="use the SDK's async client (AsyncOpenAI, ainvoke, aioboto3, ...) or offload with await asyncio.to_thread(...)",
         ),
     )
 }

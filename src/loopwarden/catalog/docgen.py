@@ -221,6 +221,18 @@ def _category_section(catalog: Catalog, raw_patterns: list[dict[str, Any]], cate
         "",
         _COST_TEXT[category.cost],
         "",
+    ]
+    if category.fix:
+        out += ["### Suggested fix", "", f"A finding in async code itself suggests: {category.fix}.", ""]
+    if category.handle:
+        out += [
+            "### Handles",
+            "",
+            "These calls open a handle (a file, a process, a connection): later operations on it",
+            "(reads, writes, `communicate`, `execute`) belong to the finding of the call that opened it.",
+            "",
+        ]
+    out += [
         f"### Catalogued symbols ({len(sinks)})",
         "",
     ]
@@ -256,6 +268,20 @@ def _hook_lines(catalog: Catalog) -> list[str]:
         else:
             lines.append(f"- {hook.framework}: sync functions decorated with {_code(str(hook.decorator))}")
     return lines
+
+
+def _startup_lines(catalog: Catalog) -> list[str]:
+    startup = catalog.startup
+
+    def names(found: frozenset[str]) -> str:
+        return ", ".join(_code(n) for n in sorted(found)) or "none"
+
+    return [
+        f"- events: {names(startup.events)}",
+        f"- decorators taking an event name (`@app.on_event(\"startup\")`): {names(startup.decorators)}",
+        f"- calls taking an event name and a callable (`app.add_event_handler(\"startup\", fn)`): {names(startup.registrars)}",
+        f"- keyword arguments taking start-up callables or a lifespan: {names(startup.keywords)}",
+    ]
 
 
 def _table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> list[str]:
@@ -338,6 +364,15 @@ def render(catalog: Catalog | None = None, raw_patterns: list[dict[str, Any]] | 
     out += _hook_lines(catalog)
     out += [
         "",
+        "## Start-up registration",
+        "",
+        "Code that a framework runs once, at start-up or shutdown, before or after serving (exposure",
+        "STARTUP): functions registered by these names (`[startup]` in the catalogue).",
+        "",
+    ]
+    out += _startup_lines(catalog)
+    out += [
+        "",
         "## Extending the catalogue",
         "",
         "Add tables with the same schema as the built-in `blocking.toml` under",
@@ -369,6 +404,12 @@ def render(catalog: Catalog | None = None, raw_patterns: list[dict[str, Any]] | 
         f"The built-in catalogue also maps {len(catalog.aliases)} alias prefixes to canonical names "
         f"(`posixpath` to `os.path`, `typing.TextIO` to `io.TextIOWrapper`, ...) and declares "
         f"{len(catalog.returns)} result types (`sqlite3.connect` returns `sqlite3.Connection`, ...).",
+        "",
+        f"`[names]` lists {len(catalog.common_methods)} method names too common to guess a receiver's class",
+        "from (`get`, `close`, `save`, ...: a call on a receiver of unknown type is not matched to the one",
+        "project class defining that method) and the decorators that cache a function's result",
+        f"({', '.join(_code(n) for n in sorted(catalog.caching_decorators))}). Extend both, and",
+        "`[startup]`, with the same tables under `[tool.loopwarden.catalog]`.",
         "",
     ]
     return "\n".join(out)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from loopwarden.catalog import NOT_CONSTANT, Constants, Symbolic, Variant
+from loopwarden.catalog import NOT_CONSTANT, Constants, Startup, Symbolic, Variant, default_catalog
 from loopwarden.static.refs import (
     AttrRef,
     CallRef,
@@ -108,6 +108,9 @@ class ExtractOptions:
     callback_methods: dict[str, int] = field(default_factory=dict)  # loop.call_soon(cb): cb runs here
     watched: frozenset[str] = frozenset()  # last names of calls whose every argument is recorded
     variants: dict[str, tuple[Variant, ...]] = field(default_factory=dict)  # call -> variants of its result
+    # From the catalogue's [startup] and [names] tables (built-in unless given).
+    startup: Startup = field(default_factory=lambda: default_catalog().startup)
+    caching_decorators: frozenset[str] = field(default_factory=lambda: default_catalog().caching_decorators)
 
 
 def parse_suppressions(source: str) -> dict[int, Suppression]:
@@ -335,19 +338,14 @@ def _flat_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield from _flat_statements(tried.finalbody)
 
 
-_CACHING_DECORATORS = frozenset({"lru_cache", "cache", "cached", "cached_property", "memoize"})
-_STARTUP_EVENTS = frozenset({"startup", "shutdown"})
-_STARTUP_KEYWORDS = frozenset({"lifespan", "on_startup", "on_shutdown"})
-
-
-def _is_startup_decorator(node: ast.expr) -> bool:
+def _is_startup_decorator(node: ast.expr, startup: Startup) -> bool:
     """``@app.on_event("startup")``: runs once before the app serves requests."""
     return (
         isinstance(node, ast.Call)
-        and written_name(node.func).rpartition(".")[2] == "on_event"
+        and written_name(node.func).rpartition(".")[2] in startup.decorators
         and bool(node.args)
         and isinstance(node.args[0], ast.Constant)
-        and node.args[0].value in _STARTUP_EVENTS
+        and node.args[0].value in startup.events
     )
 
 
@@ -733,8 +731,9 @@ class _Context:
             # `with cm() as p`: p is what the function yields (Iterator[Path] -> a Path).
             annotated: list[Ref] = [ElemRef(fn.returns[0])] if node.returns is not None and fn.returns else []
             fn.returns = annotated + inner.yielded
-        fn.is_startup = any(_is_startup_decorator(d) for d in node.decorator_list)
-        fn.is_cached = any(n.rpartition(".")[2] in _CACHING_DECORATORS for n in decorator_names)
+        options = self.ex.options
+        fn.is_startup = any(_is_startup_decorator(d, options.startup) for d in node.decorator_list)
+        fn.is_cached = any(n.rpartition(".")[2] in options.caching_decorators for n in decorator_names)
         fn.decorator_args = decorator_args(node)
         fn.loop_spans = tuple(sorted(set(inner.spans)))
         if not fn.is_async:
@@ -986,14 +985,14 @@ class _Context:
                     fnargs.append((keyword.arg, value))
                     if keyword.arg == "key" and canonical in _INLINE_CALLERS:
                         self.record(CALL, value, keyword.value)  # sorted(paths, key=modified_time)
-            if keyword.arg in _STARTUP_KEYWORDS:
+            if keyword.arg in self.ex.options.startup.keywords:
                 self._startup_callables(keyword.value)
         if (
             isinstance(node.func, ast.Attribute)
-            and node.func.attr == "add_event_handler"
+            and node.func.attr in self.ex.options.startup.registrars
             and len(node.args) == 2
             and isinstance(node.args[0], ast.Constant)
-            and node.args[0].value in _STARTUP_EVENTS
+            and node.args[0].value in self.ex.options.startup.events
         ):
             self._startup_callables(node.args[1])
         if canonical in _INLINE_FUNCTION_FIRST and fnargs and fnargs[0][0] == 0:

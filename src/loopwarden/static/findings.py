@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from loopwarden.catalog.categories import CHEAP, FREE
+from loopwarden.catalog.categories import CATEGORIES, CHEAP, FREE
 from loopwarden.static.entries import CLI_SCOPE, SCOPE_RANK, STARTUP_SCOPE, TEST_SCOPE, UNREFERENCED, EntryPoints
 from loopwarden.static.index import ProgramIndex
 from loopwarden.static.reach import (
@@ -379,17 +379,6 @@ def _index_of(point: EntryPoint, function: str) -> int:
     return 0
 
 
-_CATEGORY_FIX = {
-    "SLEEP": "use await asyncio.sleep(...)",
-    "SUBPROCESS": "use asyncio.create_subprocess_exec(...) or offload with await asyncio.to_thread(...)",
-    "NETWORK": "use an async client (httpx.AsyncClient, aiohttp) or offload with await asyncio.to_thread(...)",
-    "DNS": "use await loop.getaddrinfo(...)",
-    "LOCK_WAIT": "use asyncio primitives (asyncio.Lock, asyncio.Queue) or offload the wait",
-    "SDK": "use the SDK's async client (AsyncOpenAI, ainvoke, aioboto3, ...) or offload with await asyncio.to_thread(...)",
-    "DB": "use an async driver (aiosqlite, asyncpg, redis.asyncio) or offload with await asyncio.to_thread(...)",
-}
-
-
 def _fix(index: ProgramIndex, best: EntryPoint, hit: SinkHit) -> str:
     exposure = best.exposure
     if exposure == TEST:
@@ -410,7 +399,8 @@ def _fix(index: ProgramIndex, best: EntryPoint, hit: SinkHit) -> str:
     block = _with_block(index, best.chain[-1].function, hit)
     if block is not None:
         return block
-    return _CATEGORY_FIX.get(hit.sink.category, f"offload with await asyncio.to_thread({short_symbol(hit.sink.symbol)}, ...)")
+    category = CATEGORIES.get(hit.sink.category)
+    return category.fix if category is not None and category.fix else f"offload with await asyncio.to_thread({short_symbol(hit.sink.symbol)}, ...)"
 
 
 def _with_block(index: ProgramIndex, function: str, hit: SinkHit) -> str | None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loopwarden.catalog import Hook, Sink
+from loopwarden.catalog.categories import CATEGORIES, COST_RANK
 from loopwarden.static.index import IN_MEMORY_TYPES, ProgramIndex
 from loopwarden.static.refs import AttrRef, CallRef, ElemRef, NameRef, OffResRef, ParamRef, Ref, RefTuple
 from loopwarden.static.summary import ATTR, CALL, CONSUME, ENTER, OFFLOAD, CallSite, FunctionSummary, internal_error
@@ -27,17 +28,6 @@ STARTUP = "STARTUP"
 CLI = "CLI"  # reached only from a script, a CLI main() or example code
 TEST = "TEST"  # reached only from tests
 EXPOSURES = (DIRECT_ASYNC, ASYNC_REACHABLE, SYNC_HOOK, STARTUP, CLI, TEST)
-
-
-# Method names too common to guess the receiver's class from (dict.get, file.close, ...).
-_COMMON_METHODS = frozenset(
-    ["get", "set", "put", "post", "patch", "delete", "head", "close", "run", "start", "stop", "send", "recv", "read", "write", "open", "load", "loads", "dump", "dumps", "update", "append", "extend", "add", "pop", "remove", "discard", "clear", "keys", "values", "items", "copy", "join", "split", "format", "encode", "decode", "execute", "call", "invoke", "result", "wait", "acquire", "release", "connect", "submit", "cancel", "done", "info", "debug", "warning", "error", "exception", "critical", "log", "emit", "flush", "reset", "save", "commit", "rollback", "fetch", "find", "sort", "insert", "index", "count", "replace", "strip", "lower", "upper", "parse", "render", "process", "handle", "apply", "validate", "setdefault", "next", "send_message"]
-)
-
-
-# Calls that open a handle whose later operations belong to the same finding.
-_HANDLE_CATEGORIES = frozenset({"FILE_OPEN", "TEMPFILE", "ARCHIVE", "SUBPROCESS", "DB"})
-_COST_RANK = {"free": 0, "cheap": 1, "heavy": 2}
 
 
 @dataclass(frozen=True)
@@ -249,7 +239,7 @@ class CallGraph:
         if site.kind != CALL or site.awaited or not isinstance(ref, AttrRef) or not self._unknown(ref.base):
             return []
         name = ref.attr
-        if name in _COMMON_METHODS or name.startswith("__") or self.catalog.duck_sink(name) is not None:
+        if name in self.catalog.common_methods or name.startswith("__") or self.catalog.duck_sink(name) is not None:
             return []
         candidates = self.index.methods_by_name.get(name, ())
         if len(candidates) != 1 or not self._runs_here(candidates[0]):
@@ -373,7 +363,7 @@ class CallGraph:
             origins.append((site.ref.base, False))
         for ref, direct in origins:
             origin = self._origin_sink(ref, 0, module_body, direct)
-            if origin is not None and origin.category in _HANDLE_CATEGORIES and _COST_RANK[sink.cost] <= _COST_RANK[origin.cost]:
+            if origin is not None and _opens_handle(origin) and COST_RANK[sink.cost] <= COST_RANK[origin.cost]:
                 return True
         return False
 
@@ -638,3 +628,9 @@ def _same_class(candidate: str, wanted: str) -> bool:
 def _receiver(ref: Ref) -> Ref:
     """What ``ref.attr`` is taken from (a ``with`` site's ref is ``AttrRef(lock, "__enter__")``)."""
     return ref.base if isinstance(ref, AttrRef) else None
+
+
+def _opens_handle(sink: Sink) -> bool:
+    """A call that opens a handle (its category says so, catalog/categories.py)."""
+    category = CATEGORIES.get(sink.category)
+    return category is not None and category.handle

@@ -1,0 +1,186 @@
+"""Knowledge about frameworks and libraries lives in the catalogue, not in the analysis code:
+each table below is read by the scanner (changing it changes a result on a tiny project),
+is validated with an error naming its file and key, and is listed in the generated docs."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from loopwarden.catalog import Catalog, CatalogError, Startup, default_catalog, load_catalog
+from loopwarden.catalog import categories as categories_module
+from loopwarden.catalog.docgen import render
+from loopwarden.static.extract import ExtractOptions, extract_module
+from loopwarden.static.findings import Finding
+from loopwarden.static.scan import scan
+from loopwarden.static.summary import ModuleSummary
+
+
+def _scan(tmp_path: Path, code: str, catalog: Catalog | None = None) -> list[Finding]:
+    (tmp_path / "svc.py").write_text(code, encoding="utf-8")
+    result = scan([str(tmp_path / "svc.py")], catalog or default_catalog(), respect_gitignore=False, cwd=str(tmp_path))
+    return sorted(result.findings, key=lambda f: f.sort_key)
+
+
+def _functions(code: str, options: ExtractOptions) -> dict[str, tuple[bool, bool]]:
+    """(is_startup, is_cached) of each function, and the start-up callables as "<startup>"."""
+    summary = extract_module(ast.parse(code), ModuleSummary(path="svc.py", module="svc", aliases=(), is_test=False, lines=code.count("\n")), options, "")
+    found = {name.rpartition(".")[2]: (fn.is_startup, fn.is_cached) for name, fn in summary.functions.items()}
+    found["<startup>"] = (bool(summary.startup_refs), False)
+    return found
+
+
+# -- categories: fix texts and handles (catalog/categories.py) -------------------------------
+
+SLEEPER = "import time\n\n\nasync def tick():\n    time.sleep(1)\n"
+
+
+def test_fix_text_comes_from_the_category(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (finding,) = _scan(tmp_path, SLEEPER)
+    assert finding.fix == categories_module.CATEGORIES["SLEEP"].fix == "use await asyncio.sleep(...)"
+    changed = dataclasses.replace(categories_module.CATEGORIES["SLEEP"], fix="nap elsewhere")
+    monkeypatch.setitem(categories_module.CATEGORIES, "SLEEP", changed)
+    (finding,) = _scan(tmp_path, SLEEPER)
+    assert finding.fix == "nap elsewhere"
+    monkeypatch.setitem(categories_module.CATEGORIES, "SLEEP", dataclasses.replace(changed, fix=""))
+    (finding,) = _scan(tmp_path, SLEEPER)
+    assert finding.fix == "offload with await asyncio.to_thread(time.sleep, ...)"
+
+
+HANDLE = "import subprocess\n\n\nasync def run():\n    proc = subprocess.Popen(['ls'])\n    proc.wait()\n"
+
+
+def test_handle_categories_come_from_the_category(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert [f.symbol for f in _scan(tmp_path, HANDLE)] == ["subprocess.Popen"]  # wait() is the Popen's
+    category = categories_module.CATEGORIES["SUBPROCESS"]
+    monkeypatch.setitem(categories_module.CATEGORIES, "SUBPROCESS", dataclasses.replace(category, handle=False))
+    assert [f.symbol for f in _scan(tmp_path, HANDLE)] == ["subprocess.Popen", "subprocess.Popen.wait"]
+
+
+def test_cost_rank_follows_costs() -> None:
+    assert sorted(categories_module.COSTS, key=categories_module.COST_RANK.__getitem__) == ["free", "cheap", "heavy"]
+
+
+# -- [names] common_methods (read by reach) --------------------------------------------------
+
+GUESSED = """\
+import time
+
+
+class Store:
+    def persist_all(self):
+        time.sleep(1)
+
+
+async def handler(store):
+    store.persist_all()
+"""
+
+
+def test_common_methods_are_read_from_the_catalogue(tmp_path: Path) -> None:
+    (finding,) = _scan(tmp_path, GUESSED)
+    assert finding.inferred and finding.function == "Store.persist_all"
+    catalog = load_catalog({"names": {"common_methods": ["persist_all"]}})
+    assert "get" in catalog.common_methods and "persist_all" in catalog.common_methods
+    assert _scan(tmp_path, GUESSED, catalog) == []
+
+
+def test_a_common_method_is_not_guessed(tmp_path: Path) -> None:
+    assert "save" in default_catalog().common_methods
+    assert _scan(tmp_path, GUESSED.replace("persist_all", "save")) == []
+
+
+# -- [startup] and [names] caching_decorators (read by extract) -------------------------------
+
+STARTUP = """\
+import functools
+
+
+@app.on_event("startup")
+async def boot():
+    pass
+
+
+@app.on_boot("startup")
+async def boot_too():
+    pass
+
+
+@functools.lru_cache
+def settings():
+    pass
+
+
+@memo_forever
+def other():
+    pass
+
+
+app.add_event_handler("shutdown", boot_too)
+"""
+
+
+def test_startup_and_caching_tables_drive_extraction() -> None:
+    built_in = _functions(STARTUP, ExtractOptions())
+    assert built_in["boot"] == (True, False) and built_in["boot_too"] == (False, False)
+    assert built_in["settings"] == (False, True) and built_in["other"] == (False, False)
+    assert built_in["<startup>"] == (True, False)  # add_event_handler("shutdown", boot_too)
+
+    catalog = load_catalog({"startup": {"decorators": ["on_boot"]}, "names": {"caching_decorators": ["memo_forever"]}})
+    extended = _functions(STARTUP, ExtractOptions(startup=catalog.startup, caching_decorators=catalog.caching_decorators))
+    assert extended["boot"] == (True, False) and extended["boot_too"] == (True, False)
+    assert extended["settings"] == (False, True) and extended["other"] == (False, True)
+
+    nothing = _functions(STARTUP, ExtractOptions(startup=Startup(), caching_decorators=frozenset()))
+    assert not any(startup or cached for startup, cached in nothing.values())
+
+    no_events = _functions(STARTUP, ExtractOptions(startup=dataclasses.replace(default_catalog().startup, events=frozenset())))
+    assert no_events["boot"] == (False, False) and no_events["<startup>"] == (False, False)
+
+
+def test_startup_keywords_are_read_from_the_catalogue() -> None:
+    code = "async def lifespan_fn(app):\n    pass\n\n\napp = Starlette(lifespan=lifespan_fn)\napp2 = Starlette(on_boot=[lifespan_fn])\n"
+    assert _functions(code, ExtractOptions())["<startup>"] == (True, False)
+    only_boot = dataclasses.replace(default_catalog().startup, keywords=frozenset({"on_boot"}))
+    assert _functions(code, ExtractOptions(startup=only_boot))["<startup>"] == (True, False)
+    assert _functions(code, ExtractOptions(startup=dataclasses.replace(only_boot, keywords=frozenset())))["<startup>"] == (False, False)
+
+
+def test_extract_options_default_to_the_built_in_tables() -> None:
+    options = ExtractOptions()
+    assert options.startup == default_catalog().startup
+    assert options.startup.events == {"startup", "shutdown"}
+    assert options.caching_decorators == default_catalog().caching_decorators
+
+
+# -- validation and docs ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"names": ["get"]}, "pyproject.toml [tool.loopwarden.catalog]: names: expected a table"),
+        ({"names": {"common": ["get"]}}, "names: unknown key(s) ['common']"),
+        ({"names": {"common_methods": "get"}}, "names.common_methods: expected a list of strings"),
+        ({"names": {"caching_decorators": ["functools.cache"]}}, "names.caching_decorators: not identifiers: ['functools.cache']"),
+        ({"startup": {"events": [1]}}, "startup.events: expected a list of strings"),
+        ({"startup": {"hooks": []}}, "startup: unknown key(s) ['hooks']"),
+        ({"startup": "on_event"}, "startup: expected a table"),
+        ({"startup": {"keywords": ["on-startup"]}}, "startup.keywords: not identifiers"),
+    ],
+)
+def test_bad_tables_name_file_and_key(table: dict, message: str) -> None:
+    with pytest.raises(CatalogError, match=None) as caught:
+        load_catalog(table)
+    assert message in str(caught.value)
+    assert str(caught.value).startswith("pyproject.toml [tool.loopwarden.catalog]: ")
+
+
+def test_docs_list_the_tables() -> None:
+    text = render()
+    assert "## Start-up registration" in text and "`add_event_handler`" in text and "`lifespan`" in text
+    assert f"`[names]` lists {len(default_catalog().common_methods)} method names" in text
+    assert "A finding in async code itself suggests: use await asyncio.sleep(...)." in text
