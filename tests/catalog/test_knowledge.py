@@ -5,6 +5,7 @@ is validated with an error naming its file and key, and is listed in the generat
 from __future__ import annotations
 
 import ast
+import copy
 import dataclasses
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import pytest
 from loopwarden.catalog import Catalog, CatalogError, Startup, default_catalog, load_catalog
 from loopwarden.catalog import categories as categories_module
 from loopwarden.catalog.docgen import render
-from loopwarden.static.extract import ExtractOptions, extract_module
+from loopwarden.static import scan as scan_module
+from loopwarden.static.extract import ExtractOptions, catalogue_knowledge, extract_module
 from loopwarden.static.findings import Finding
 from loopwarden.static.scan import scan
 from loopwarden.static.summary import ModuleSummary
@@ -130,7 +132,7 @@ def test_startup_and_caching_tables_drive_extraction() -> None:
     assert built_in["<startup>"] == (True, False)  # add_event_handler("shutdown", boot_too)
 
     catalog = load_catalog({"startup": {"decorators": ["on_boot"]}, "names": {"caching_decorators": ["memo_forever"]}})
-    extended = _functions(STARTUP, ExtractOptions(startup=catalog.startup, caching_decorators=catalog.caching_decorators))
+    extended = _functions(STARTUP, ExtractOptions(**catalogue_knowledge(catalog)))
     assert extended["boot"] == (True, False) and extended["boot_too"] == (True, False)
     assert extended["settings"] == (False, True) and extended["other"] == (False, True)
 
@@ -156,6 +158,91 @@ def test_extract_options_default_to_the_built_in_tables() -> None:
     assert options.caching_decorators == default_catalog().caching_decorators
 
 
+def test_extract_options_from_a_catalogue() -> None:
+    catalog = load_catalog({"startup": {"keywords": ["on_boot"]}, "thread_runner": [{"method": "spawn", "callable_arg": 0, "keyword": "fn"}]})
+    options = ExtractOptions(**catalogue_knowledge(catalog))
+    assert "on_boot" in options.startup.keywords and "lifespan" in options.startup.keywords
+    assert options.thread_runner_methods["spawn"] == (0, "fn") and options.thread_runners["threading.Thread"] == (1, "target")
+    assert ExtractOptions(**catalogue_knowledge(default_catalog())) == ExtractOptions()
+
+
+# -- [iteration], [[thread_runner]], [names] field_helpers: the per-file tables, end to end ---
+
+
+def _scan_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str, **changes: object) -> list[tuple[str, str, int]]:
+    """Findings (symbol, function, line) when the per-file phase gets these option fields."""
+    if changes:
+        built = scan_module.extract_options
+        monkeypatch.setattr(scan_module, "extract_options", lambda catalog: dataclasses.replace(built(catalog), **changes))
+    found = [(f.symbol, f.function, f.line) for f in _scan(tmp_path, code)]
+    monkeypatch.undo()
+    return found
+
+
+THREAD = "import threading\nimport time\n\n\nasync def later():\n    threading.Thread(target=lambda: time.sleep(1)).start()\n"
+
+
+def test_thread_runners_are_read_from_the_catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _scan_with(tmp_path, monkeypatch, THREAD) == []  # the lambda runs in the thread
+    assert _scan_with(tmp_path, monkeypatch, THREAD, thread_runners={}) == [("time.sleep", "later.<lambda>", 6)]
+
+
+CONSUME = "from pathlib import Path\n\n\nasync def names():\n    return list(Path('.').glob('*.txt'))\n"
+PRESERVE = "from pathlib import Path\n\n\nasync def first():\n    for path in sorted(Path('.').glob('*.txt')):\n        return path.read_text()\n"
+FOLD = "import functools\nimport time\n\n\ndef slow(a, b):\n    time.sleep(1)\n    return a\n\n\nasync def fold(items):\n    return functools.reduce(slow, items)\n"
+
+
+def test_iteration_table_is_read_from_the_catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    iteration = default_catalog().iteration
+    assert _scan_with(tmp_path, monkeypatch, CONSUME) == [("pathlib.Path.glob", "names", 5)]
+    assert _scan_with(tmp_path, monkeypatch, CONSUME, iteration=dataclasses.replace(iteration, consumers=frozenset())) == []
+    both = [("pathlib.Path.glob", "first", 5), ("pathlib.Path.read_text", "first", 6)]
+    assert _scan_with(tmp_path, monkeypatch, PRESERVE) == both
+    assert _scan_with(tmp_path, monkeypatch, PRESERVE, iteration=dataclasses.replace(iteration, item_preserving=())) == both[:1]
+    assert _scan_with(tmp_path, monkeypatch, FOLD) == [("time.sleep", "slow", 6)]
+    assert _scan_with(tmp_path, monkeypatch, FOLD, iteration=dataclasses.replace(iteration, function_first=frozenset())) == []
+
+
+FIELD = """\
+import time
+from pydantic import BaseModel
+from mylib import Entry
+
+
+class Store:
+    def save(self):
+        time.sleep(1)
+
+
+class Model(BaseModel):
+    store = Entry(default_factory=Store)
+
+
+async def persist(model: Model):
+    model.store.save()
+"""
+
+
+def test_field_helpers_are_read_from_the_catalogue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _scan_with(tmp_path, monkeypatch, FIELD) == []  # Entry is not a known field helper
+    assert _scan_with(tmp_path, monkeypatch, FIELD, field_helpers=frozenset({"Entry"})) == [("time.sleep", "Store.save", 8)]
+    pydantic = FIELD.replace("from mylib import Entry", "from pydantic import Field").replace("Entry(", "Field(")
+    assert _scan_with(tmp_path, monkeypatch, pydantic) == [("time.sleep", "Store.save", 8)]
+
+
+# -- [types] memory (read by index and reach) --------------------------------------------------
+
+MEMORY = "import io\nimport tarfile\n\n\nasync def unpack(data: bytes):\n    tarfile.open(fileobj=io.BytesIO(data))\n"
+
+
+def test_memory_types_are_read_from_the_catalogue(tmp_path: Path) -> None:
+    assert "io.BytesIO" in default_catalog().memory_types
+    assert _scan(tmp_path, MEMORY) == []  # reads the bytes, not a file
+    without = copy.deepcopy(default_catalog())
+    without.memory_types = frozenset()
+    assert [f.symbol for f in _scan(tmp_path, MEMORY, without)] == ["tarfile.open"]
+
+
 # -- validation and docs ---------------------------------------------------------------------
 
 
@@ -170,6 +257,14 @@ def test_extract_options_default_to_the_built_in_tables() -> None:
         ({"startup": {"hooks": []}}, "startup: unknown key(s) ['hooks']"),
         ({"startup": "on_event"}, "startup: expected a table"),
         ({"startup": {"keywords": ["on-startup"]}}, "startup.keywords: not identifiers"),
+        ({"types": {"memory": "io.BytesIO"}}, "types.memory: expected a list of strings"),
+        ({"types": {"buffers": []}}, "types: unknown key(s) ['buffers']"),
+        ({"iteration": {"consumers": [1]}}, "iteration.consumers: expected a list of strings"),
+        ({"iteration": {"item_preserving": {"toolz.unique": -1}}}, "iteration.item_preserving: 'toolz.unique': expected a non-negative"),
+        ({"iteration": {"eager": []}}, "iteration: unknown key(s) ['eager']"),
+        ({"thread_runner": [{"name": "pool.spawn", "callable_arg": 0}]}, "thread_runner[0]: 'keyword' must be"),
+        ({"thread_runner": [{"name": "a.b", "method": "b", "keyword": "fn"}]}, "thread_runner[0]: give exactly one of"),
+        ({"names": {"field_helpers": [""]}}, "names.field_helpers: not identifiers"),
     ],
 )
 def test_bad_tables_name_file_and_key(table: dict, message: str) -> None:
@@ -184,3 +279,5 @@ def test_docs_list_the_tables() -> None:
     assert "## Start-up registration" in text and "`add_event_handler`" in text and "`lifespan`" in text
     assert f"`[names]` lists {len(default_catalog().common_methods)} method names" in text
     assert "A finding in async code itself suggests: use await asyncio.sleep(...)." in text
+    assert "- `threading.Thread`: callable at positional argument 1 or `target=`" in text
+    assert "`[types] memory` names the 6 in-memory buffer types" in text and "`[iteration]` lists" in text

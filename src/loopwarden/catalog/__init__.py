@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from loopwarden.catalog.categories import CATEGORIES, COSTS
 
-__all__ = ["Sink", "Offload", "Hook", "Startup", "Catalog", "CatalogError", "Symbolic", "Variant", "load_catalog", "default_catalog", "with_tables"]
+__all__ = ["Sink", "Offload", "Hook", "Startup", "Iteration", "ThreadRunner", "Catalog", "CatalogError", "Symbolic", "Variant", "load_catalog", "default_catalog", "with_tables"]
 
 
 class CatalogError(ValueError):
@@ -155,6 +155,28 @@ class Startup:
 
 
 @dataclass(frozen=True)
+class Iteration:
+    """Library functions that iterate an argument or call a function argument right where
+    they are called (builtins, functools, itertools): what they reach runs here, not later."""
+
+    consumers: frozenset[str] = frozenset()  # iterate their first argument to the end (list(it))
+    inline_callers: frozenset[str] = frozenset()  # call a function argument right away (sorted(key=f)); consumers too
+    function_first: frozenset[str] = frozenset()  # call their first argument on each item (map(load, paths))
+    item_preserving: tuple[tuple[str, int], ...] = ()  # (call, index of the argument whose items the result holds)
+
+
+@dataclass(frozen=True)
+class ThreadRunner:
+    """A call that starts a thread or process running a callable argument
+    (``threading.Thread(target=fn)``, ``executor.submit(fn)``): the callable runs there."""
+
+    name: str | None  # dotted symbol, or None when matched by method name
+    method: str | None
+    callable_arg: int
+    keyword: str  # the keyword the callable may be given by
+
+
+@dataclass(frozen=True)
 class _Pattern:
     regex: re.Pattern[str]
     excludes: tuple[re.Pattern[str], ...]
@@ -181,6 +203,10 @@ class Catalog:
     startup: Startup = field(default_factory=Startup)
     common_methods: frozenset[str] = frozenset()  # too common to guess a receiver's class from
     caching_decorators: frozenset[str] = frozenset()  # last names of decorators that cache results
+    field_helpers: frozenset[str] = frozenset()  # last names of class-field helpers (pydantic Field, attrs ib)
+    memory_types: frozenset[str] = frozenset()  # in-memory buffers: reading one touches no disk
+    iteration: Iteration = field(default_factory=Iteration)
+    thread_runners: list[ThreadRunner] = field(default_factory=list)
 
     # -- questions -------------------------------------------------------------------------
     def canonical(self, symbol: str) -> str:
@@ -263,16 +289,22 @@ class Catalog:
     def extend(self, table: Mapping[str, Any], origin: str) -> None:
         """Merge one catalogue table (the built-in TOML or ``[tool.loopwarden.catalog]``)."""
         self.__dict__.pop("_pattern_memo", None)
-        known = {"group", "pattern", "types", "offload", "loop_callback", "hook", "nonblocking", "entry", "variant", "startup", "names"}
+        known = {"group", "pattern", "types", "offload", "loop_callback", "hook", "nonblocking", "entry", "variant", "startup", "names", "iteration", "thread_runner"}
         unknown = set(table) - known
         if unknown:
             raise CatalogError(f"{origin}: unknown catalogue key(s) {sorted(unknown)}; expected {sorted(known)}")
         types = table.get("types", {})
         if not isinstance(types, dict):
             raise CatalogError(f"{origin}: types: expected a table")
+        _check_keys(types, {"aliases", "returns", "classes", "memory"}, f"{origin}: types")
         self.aliases.update(_str_map(types.get("aliases", {}), f"{origin}: types.aliases"))
         self.returns.update(_str_map(types.get("returns", {}), f"{origin}: types.returns"))
         self.classes.update(_str_list(types.get("classes", []), f"{origin}: types.classes"))
+        self.memory_types |= frozenset(_str_list(types.get("memory", []), f"{origin}: types.memory"))
+        if "iteration" in table:
+            self.iteration = _merge_iteration(self.iteration, table["iteration"], f"{origin}: iteration")
+        for i, runner in enumerate(_table_list(table.get("thread_runner", []), f"{origin}: thread_runner")):
+            self.thread_runners.append(_parse_thread_runner(runner, f"{origin}: thread_runner[{i}]"))
         if "startup" in table:
             self.startup = _merge_startup(self.startup, table["startup"], f"{origin}: startup")
         if "names" in table:
@@ -282,6 +314,7 @@ class Catalog:
             _check_keys(names, _NAMES_KEYS, f"{origin}: names")
             self.common_methods |= _name_set(names.get("common_methods", []), f"{origin}: names.common_methods")
             self.caching_decorators |= _name_set(names.get("caching_decorators", []), f"{origin}: names.caching_decorators")
+            self.field_helpers |= _name_set(names.get("field_helpers", []), f"{origin}: names.field_helpers")
         for i, group in enumerate(_table_list(table.get("group", []), f"{origin}: group")):
             for sink in _group_sinks(group, f"{origin}: group[{i}]"):
                 self.sinks[sink.symbol] = sink
@@ -361,7 +394,9 @@ _OFFLOAD_KEYS = {"name", "method", "callable_arg"}
 _HOOK_KEYS = {"framework", "base", "methods", "decorator"}
 
 
-_NAMES_KEYS = {"common_methods", "caching_decorators"}
+_NAMES_KEYS = {"common_methods", "caching_decorators", "field_helpers"}
+_ITERATION_KEYS = {"consumers", "inline_callers", "function_first", "item_preserving"}
+_THREAD_RUNNER_KEYS = {"name", "method", "callable_arg", "keyword"}
 _STARTUP_KEYS = {"events", "decorators", "registrars", "keywords"}
 
 
@@ -385,6 +420,36 @@ def _merge_startup(startup: Startup, table: Any, where: str) -> Startup:
         startup.registrars | _name_set(table.get("registrars", []), f"{where}.registrars"),
         startup.keywords | _name_set(table.get("keywords", []), f"{where}.keywords"),
     )
+
+
+def _merge_iteration(iteration: Iteration, table: Any, where: str) -> Iteration:
+    if not isinstance(table, dict):
+        raise CatalogError(f"{where}: expected a table")
+    _check_keys(table, _ITERATION_KEYS, where)
+    consumers = iteration.consumers | frozenset(_str_list(table.get("consumers", []), f"{where}.consumers"))
+    preserving = dict(iteration.item_preserving)
+    raw = table.get("item_preserving", {})
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}.item_preserving: expected a table of call = argument index")
+    for call, index in raw.items():
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            raise CatalogError(f"{where}.item_preserving: {call!r}: expected a non-negative argument index")
+        preserving[call] = index
+    return Iteration(
+        consumers,
+        iteration.inline_callers | consumers | frozenset(_str_list(table.get("inline_callers", []), f"{where}.inline_callers")),
+        iteration.function_first | frozenset(_str_list(table.get("function_first", []), f"{where}.function_first")),
+        tuple(sorted(preserving.items())),
+    )
+
+
+def _parse_thread_runner(table: dict[str, Any], where: str) -> ThreadRunner:
+    _check_keys(table, _THREAD_RUNNER_KEYS, where)
+    offload = _parse_offload({k: v for k, v in table.items() if k != "keyword"}, where)
+    keyword = table.get("keyword")
+    if not isinstance(keyword, str) or not keyword.isidentifier():
+        raise CatalogError(f"{where}: 'keyword' must be the keyword argument that may give the callable")
+    return ThreadRunner(offload.name, offload.method, offload.callable_arg, keyword)
 
 
 def _check_category(category: Any, where: str) -> str:

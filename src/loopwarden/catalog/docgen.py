@@ -257,6 +257,14 @@ def _offload_lines(catalog: Catalog) -> list[str]:
     return lines
 
 
+def _thread_runner_lines(catalog: Catalog) -> list[str]:
+    lines = []
+    for runner in catalog.thread_runners:
+        target = _code(runner.name) if runner.name else f"any {_code('.' + str(runner.method) + '(...)')} method call"
+        lines.append(f"- {target}: callable at positional argument {runner.callable_arg} or `{runner.keyword}=`")
+    return lines
+
+
 def _hook_lines(catalog: Catalog) -> list[str]:
     lines = []
     for hook in catalog.hooks:
@@ -355,6 +363,13 @@ def render(catalog: Catalog | None = None, raw_patterns: list[dict[str, Any]] | 
     out += _offload_lines(catalog)
     out += [
         "",
+        "Threads and processes started with a callable (`[[thread_runner]]`): a lambda given to one runs",
+        "there, not in the function that starts it.",
+        "",
+    ]
+    out += _thread_runner_lines(catalog)
+    out += [
+        "",
         "## Hooks",
         "",
         "Sync code that a framework runs on the loop (exposure SYNC_HOOK). A method hook applies only",
@@ -408,8 +423,14 @@ def render(catalog: Catalog | None = None, raw_patterns: list[dict[str, Any]] | 
         f"`[names]` lists {len(catalog.common_methods)} method names too common to guess a receiver's class",
         "from (`get`, `close`, `save`, ...: a call on a receiver of unknown type is not matched to the one",
         "project class defining that method) and the decorators that cache a function's result",
-        f"({', '.join(_code(n) for n in sorted(catalog.caching_decorators))}). Extend both, and",
-        "`[startup]`, with the same tables under `[tool.loopwarden.catalog]`.",
+        f"({', '.join(_code(n) for n in sorted(catalog.caching_decorators))}).",
+        "`[tool.loopwarden.catalog.names]` adds to `common_methods`.",
+        "",
+        f"`[types] memory` names the {len(catalog.memory_types)} in-memory buffer types "
+        f"({', '.join(_code(n) for n in sorted(catalog.memory_types))}): a call given one reads no file.",
+        f"`[iteration]` lists the calls that consume an iterator right where they are called "
+        f"({len(catalog.iteration.consumers)}: `list`, `sorted`, ...) or call a function argument there "
+        f"({len(catalog.iteration.inline_callers)}: `map`, `functools.reduce`, ...).",
         "",
     ]
     return "\n".join(out)

@@ -16,7 +16,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from loopwarden.catalog import NOT_CONSTANT, Constants, Startup, Symbolic, Variant, default_catalog
+from loopwarden.catalog import (
+    NOT_CONSTANT,
+    Catalog,
+    Constants,
+    Iteration,
+    Startup,
+    Symbolic,
+    ThreadRunner,
+    Variant,
+    default_catalog,
+)
 from loopwarden.static.refs import (
     AttrRef,
     CallRef,
@@ -55,23 +65,6 @@ from loopwarden.static.summary import (
 )
 
 _BUILTIN_NAMES = frozenset(dir(builtins))
-# Calls that iterate their first argument to the end, right here.
-_CONSUMERS = frozenset(
-    f"builtins.{n}" for n in ("list", "tuple", "sorted", "set", "frozenset", "next", "any", "all", "sum", "min", "max", "dict", "len")
-)
-# Builtins that call a lambda argument right away (sorted(key=...), map, filter, ...).
-_INLINE_CALLERS = _CONSUMERS | frozenset(f"builtins.{n}" for n in ("map", "filter", "enumerate", "zip", "reversed", "iter")) | {
-    "functools.reduce",
-    "itertools.groupby",
-    "itertools.takewhile",
-    "itertools.dropwhile",
-    "itertools.filterfalse",
-}
-# Builtins whose result holds the items of an argument (the index of that argument).
-_ITEM_PRESERVING = {
-    **{f"builtins.{n}": 0 for n in ("sorted", "list", "tuple", "set", "frozenset", "reversed", "iter")},
-    "builtins.filter": 1,
-}
 _ADDERS = {"append": 0, "add": 0, "appendleft": 0, "insert": 1}  # method -> index of the item
 _EMPTY_CONTAINERS = frozenset({"builtins.list", "builtins.set", "collections.deque"})
 _PROPERTY_DECORATORS = frozenset({"builtins.property", "functools.cached_property", "cached_property"})
@@ -82,7 +75,6 @@ _SEQUENCE_GENERICS = frozenset(
         "Collection", "Generator", "AsyncIterator", "AsyncIterable", "AbstractSet", "Set", "List", "Tuple", "FrozenSet",
     }
 )
-_FIELD_HELPERS = frozenset({"Field", "PrivateAttr", "field", "ib", "attrib"})
 _MAPPING_GENERICS = frozenset(
     {"dict", "Dict", "Mapping", "MutableMapping", "defaultdict", "DefaultDict", "OrderedDict", "ChainMap"}
 )
@@ -111,6 +103,40 @@ class ExtractOptions:
     # From the catalogue's [startup] and [names] tables (built-in unless given).
     startup: Startup = field(default_factory=lambda: default_catalog().startup)
     caching_decorators: frozenset[str] = field(default_factory=lambda: default_catalog().caching_decorators)
+    field_helpers: frozenset[str] = field(default_factory=lambda: default_catalog().field_helpers)
+    iteration: Iteration = field(default_factory=lambda: default_catalog().iteration)
+    # [[thread_runner]]: dotted name or method name -> (position, keyword) of the callable
+    thread_runners: dict[str, tuple[int, str]] = field(default_factory=lambda: _runners(default_catalog().thread_runners, method=False))
+    thread_runner_methods: dict[str, tuple[int, str]] = field(default_factory=lambda: _runners(default_catalog().thread_runners, method=True))
+
+    @property
+    def item_preserving(self) -> dict[str, int]:
+        found: dict[str, int] | None = self.__dict__.get("_item_preserving")
+        if found is None:
+            found = self.__dict__["_item_preserving"] = dict(self.iteration.item_preserving)
+        return found
+
+
+def catalogue_knowledge(catalog: Catalog) -> dict[str, Any]:
+    """The ExtractOptions fields that come from the catalogue's knowledge tables ([startup],
+    [names], [iteration], [[thread_runner]]), for ``ExtractOptions(..., **catalogue_knowledge(c))``."""
+    return {
+        "startup": catalog.startup,
+        "caching_decorators": catalog.caching_decorators,
+        "field_helpers": catalog.field_helpers,
+        "iteration": catalog.iteration,
+        "thread_runners": _runners(catalog.thread_runners, method=False),
+        "thread_runner_methods": _runners(catalog.thread_runners, method=True),
+    }
+
+
+def _runners(runners: Iterable[ThreadRunner], method: bool) -> dict[str, tuple[int, str]]:
+    found = {}
+    for runner in runners:
+        key = runner.method if method else runner.name
+        if key is not None:
+            found[key] = (runner.callable_arg, runner.keyword)
+    return found
 
 
 def parse_suppressions(source: str) -> dict[int, Suppression]:
@@ -441,7 +467,7 @@ class _Context:
     def field_default(self, node: ast.expr | None, ref: Ref) -> Ref:
         """``Field(default_factory=Store)``, ``field(default=x)``, ``PrivateAttr()``: the
         default's value, never an instance of the field helper."""
-        if not (isinstance(node, ast.Call) and written_name(node.func).rpartition(".")[2] in _FIELD_HELPERS):
+        if not (isinstance(node, ast.Call) and written_name(node.func).rpartition(".")[2] in self.ex.options.field_helpers):
             return ref
         for keyword in node.keywords:
             if keyword.arg == "default_factory" and isinstance(keyword.value, (ast.Name, ast.Attribute)):
@@ -966,13 +992,13 @@ class _Context:
         if offload_arg is not None and len(node.args) > offload_arg:
             callable_ref = self._offload_call(node, canonical or written_name(node.func), offload_arg)
             return OffResRef(callable_ref) if callable_ref is not None else None
-        runner = _thread_runner(canonical, node.func)
+        runner = _thread_runner(canonical, node.func, self.ex.options)
         arg_refs = [self._argument(a, callee, i, canonical, runs_elsewhere=runner is not None and runner[0] == i) for i, a in enumerate(node.args)]
         fnargs: list[tuple[int | str, Ref]] = [(i, r) for i, (a, r) in enumerate(zip(node.args, arg_refs, strict=True)) if _may_be_function(a, r)]
         watched = written_name(node.func).rpartition(".")[2] in self.ex.options.watched or (canonical or "") in self.ex.options.variants
         kw_refs: list[tuple[str, Ref]] = []
         for keyword in node.keywords:
-            if isinstance(keyword.value, ast.Lambda) and canonical in _INLINE_CALLERS:
+            if isinstance(keyword.value, ast.Lambda) and canonical in self.ex.options.iteration.inline_callers:
                 self._inline(keyword.value.body)  # sorted(items, key=lambda p: p.stat().st_mtime)
             elif isinstance(keyword.value, ast.Lambda):
                 elsewhere = runner is not None and keyword.arg is not None and keyword.arg == runner[1]
@@ -983,7 +1009,7 @@ class _Context:
                     kw_refs.append((keyword.arg, value))
                 if keyword.arg is not None and _may_be_function(keyword.value, value):
                     fnargs.append((keyword.arg, value))
-                    if keyword.arg == "key" and canonical in _INLINE_CALLERS:
+                    if keyword.arg == "key" and canonical in self.ex.options.iteration.inline_callers:
                         self.record(CALL, value, keyword.value)  # sorted(paths, key=modified_time)
             if keyword.arg in self.ex.options.startup.keywords:
                 self._startup_callables(keyword.value)
@@ -995,7 +1021,7 @@ class _Context:
             and node.args[0].value in self.ex.options.startup.events
         ):
             self._startup_callables(node.args[1])
-        if canonical in _INLINE_FUNCTION_FIRST and fnargs and fnargs[0][0] == 0:
+        if canonical in self.ex.options.iteration.function_first and fnargs and fnargs[0][0] == 0:
             self.record(CALL, fnargs[0][1], node.args[0])  # map(load, paths): load runs here
         consts, complete = self.constants(node, watched)
         self.record(
@@ -1012,14 +1038,14 @@ class _Context:
         self._note_container_item(node, arg_refs)
         if isinstance(node.func, ast.Attribute) and node.func.attr in self.ex.options.callback_methods:
             self._loop_callback(node, self.ex.options.callback_methods[node.func.attr])
-        if canonical in _CONSUMERS and node.args and not isinstance(node.args[0], ast.Starred):
+        if canonical in self.ex.options.iteration.consumers and node.args and not isinstance(node.args[0], ast.Starred):
             self.record(CONSUME, arg_refs[0], node.args[0])
         dynamic = _dynamic_lookup(node, canonical, arg_refs)
         if dynamic is not None:
             if isinstance(dynamic, NameRef):  # importlib.import_module("pkg.mod"): an import
                 self.ex.summary.import_heads.add(dynamic.name.split(".")[0])
             return dynamic
-        result = _call_result(callee, canonical, arg_refs)
+        result = _call_result(callee, canonical, arg_refs, self.ex.options.item_preserving)
         variants = self.ex.options.variants.get(canonical or "")
         if variants and result is not None:
             return _variant(result, variants, consts, complete, arg_refs, dict(kw_refs))
@@ -1059,7 +1085,7 @@ class _Context:
         (``Thread(target=lambda: ...)``, ``executor.submit(lambda: ...)``): then it runs there."""
         if not isinstance(node, ast.Lambda) or callee is None or canonical == "functools.partial":
             return self.eval(node)
-        if canonical in _INLINE_CALLERS:  # sorted(key=lambda ...): runs right here
+        if canonical in self.ex.options.iteration.inline_callers:  # sorted(key=lambda ...): runs right here
             self._inline(node.body)
             return None
         ref = self.define_lambda("<lambda>", node)
@@ -1290,25 +1316,14 @@ class _StaticRef:
         return None
 
 
-# Calls that run a callable argument on another thread: (position, keyword) of the callable.
-_THREAD_RUNNERS = {
-    "threading.Thread": (1, "target"),
-    "threading.Timer": (1, "function"),
-    "_thread.start_new_thread": (0, "function"),
-    "multiprocessing.Process": (1, "target"),
-}
-_THREAD_RUNNER_METHODS = {"submit": (0, "fn"), "run_in_executor": (1, "func"), "apply_async": (0, "func")}
-# Builtins that call their first argument on each item, right here.
-_INLINE_FUNCTION_FIRST = frozenset(
-    {"builtins.map", "builtins.filter", "functools.reduce", "itertools.takewhile", "itertools.dropwhile", "itertools.filterfalse", "itertools.starmap"}
-)
 
 
-def _thread_runner(canonical: str | None, func: ast.expr) -> tuple[int, str] | None:
-    if canonical in _THREAD_RUNNERS:
-        return _THREAD_RUNNERS[canonical]
-    if isinstance(func, ast.Attribute) and func.attr in _THREAD_RUNNER_METHODS:
-        return _THREAD_RUNNER_METHODS[func.attr]
+def _thread_runner(canonical: str | None, func: ast.expr, options: ExtractOptions) -> tuple[int, str] | None:
+    """(position, keyword) of the callable a call runs on another thread ([[thread_runner]])."""
+    if canonical in options.thread_runners:
+        return options.thread_runners[canonical]
+    if isinstance(func, ast.Attribute) and func.attr in options.thread_runner_methods:
+        return options.thread_runner_methods[func.attr]
     return None
 
 
@@ -1357,10 +1372,10 @@ def _constants(node: ast.Call) -> Constants:
     return tuple(found)
 
 
-def _call_result(callee: Ref, canonical: str | None, arg_refs: list[Ref]) -> Ref:
+def _call_result(callee: Ref, canonical: str | None, arg_refs: list[Ref], item_preserving: dict[str, int]) -> Ref:
     if canonical == "functools.partial" and arg_refs and arg_refs[0] is not None:
         return arg_refs[0]  # calling the partial calls the function
-    index = _ITEM_PRESERVING.get(canonical or "")
+    index = item_preserving.get(canonical or "")
     if index is not None and len(arg_refs) > index and arg_refs[index] is not None:
         return SeqRef(ElemRef(arg_refs[index]))  # sorted(p.glob("*")) holds Paths
     return CallRef(callee) if callee is not None else None

@@ -65,7 +65,6 @@ _TYPED = (InstValue, ExtInstValue, FuncValue, ClassValue, StrValue, StrPartValue
 _STRING_PARTS = frozenset({"split", "rsplit", "partition", "rpartition", "strip", "rstrip", "lstrip", "removeprefix", "removesuffix", "replace"})
 _MAX_ALTERNATIVES = 6
 _MAP_GETTERS = frozenset({"get", "pop", "setdefault", "__getitem__"})
-IN_MEMORY_TYPES = frozenset({"io.BytesIO", "io.StringIO", "builtins.bytes", "builtins.str", "builtins.bytearray", "builtins.memoryview"})
 
 
 class ProgramIndex:
@@ -280,7 +279,7 @@ class ProgramIndex:
             return value
         if ref.argument is not None:
             argument = self.resolve(ref.argument)
-            if not isinstance(argument, ExtInstValue) or argument.type not in IN_MEMORY_TYPES:
+            if not isinstance(argument, ExtInstValue) or argument.type not in self.catalog.memory_types:
                 return value
         return ExtInstValue(f"{value.type}!{ref.variant}")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from loopwarden.catalog import Hook, Sink
 from loopwarden.catalog.categories import CATEGORIES, COST_RANK
-from loopwarden.static.index import IN_MEMORY_TYPES, ProgramIndex
+from loopwarden.static.index import ProgramIndex
 from loopwarden.static.refs import AttrRef, CallRef, ElemRef, NameRef, OffResRef, ParamRef, Ref, RefTuple
 from loopwarden.static.summary import ATTR, CALL, CONSUME, ENTER, OFFLOAD, CallSite, FunctionSummary, internal_error
 from loopwarden.static.values import AnyValue, ClassValue, ExtInstValue, ExtValue, FuncValue, InstValue, Value
@@ -326,7 +326,7 @@ class CallGraph:
         value = self.index.resolve(ref)
         if not isinstance(value, ExtInstValue):
             return "unknown"
-        if value.type in IN_MEMORY_TYPES:
+        if value.type in self.catalog.memory_types:
             return "memory"
         sink = self.catalog.sink(f"{value.type}.read")
         return "file" if sink is not None and sink.category == "FILE_IO" else "unknown"
