@@ -366,6 +366,8 @@ def bench_code_base(base: CodeBase, scratch: Path, args: argparse.Namespace, hyd
     if args.flake8:
         rows.append(Measurement("flake8 --select ASYNC (flake8-async)", [bin_path("flake8"), "--isolated", "--select", "ASYNC",
                                 "--exit-zero", *rel], site, count=flake8_count))
+    if args.only:  # ruff, the baseline of every ratio, always runs
+        rows = [rows[0], *(m for m in rows[1:] if any(text in m.label for text in args.only))]
     try:
         for m in rows:
             if m.skipped:
@@ -429,6 +431,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--flake8", action="store_true", help="also run flake8-async (minutes per code base)")
     ap.add_argument("--no-hydroid", action="store_true", help="skip hydroid-cli")
     ap.add_argument("--markdown", action="store_true", help="print the results as Markdown")
+    ap.add_argument("--only", action="append", metavar="TEXT",
+                    help="only the rows whose label contains TEXT (repeatable; ruff always runs), e.g. 'nothing changed'")
     args = ap.parse_args(argv)
 
     ensure_bench_tools()
