@@ -281,3 +281,17 @@ def test_docs_list_the_tables() -> None:
     assert "A finding in async code itself suggests: use await asyncio.sleep(...)." in text
     assert "- `threading.Thread`: callable at positional argument 1 or `target=`" in text
     assert "`[types] memory` names the 6 in-memory buffer types" in text and "`[iteration]` lists" in text
+
+
+def test_external_categories_are_mocked_in_anchors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from loopwarden.fix.anchor import find_target, scaffold
+
+    assert {n for n, c in categories_module.CATEGORIES.items() if c.external} == {"SUBPROCESS", "NETWORK", "DNS", "SDK"}
+    monkeypatch.chdir(tmp_path)
+    findings = _scan(tmp_path, SLEEPER)
+    target = find_target(findings, "svc.py::tick::time.sleep")
+    assert target is not None
+    assert 'monkeypatch.setattr("time.sleep"' not in scaffold(target, "asyncio")  # a sleep is not external
+    category = categories_module.CATEGORIES["SLEEP"]
+    monkeypatch.setitem(categories_module.CATEGORIES, "SLEEP", dataclasses.replace(category, external=True))
+    assert 'monkeypatch.setattr("time.sleep", _fake_sleep)' in scaffold(target, "asyncio")

@@ -29,12 +29,24 @@ class Category:
     # The call opens a handle (a file, a process, a connection): the later operations on that
     # handle belong to the finding of the call that opened it, not to findings of their own.
     handle: bool = False
+    # The call reaches outside the machine or the process (a server, a resolver, a program): a
+    # regression test anchoring the finding replaces it with a stand-in that still blocks.
+    external: bool = False
 
 
 def _cat(
-    name: str, summary: str, why: str, example: str, instead: str, cost: str = HEAVY, *, fix: str = "", handle: bool = False
+    name: str,
+    summary: str,
+    why: str,
+    example: str,
+    instead: str,
+    cost: str = HEAVY,
+    *,
+    fix: str = "",
+    handle: bool = False,
+    external: bool = False,
 ) -> Category:
-    return Category(name, summary, why.strip(), example.strip("\n") + "\n", instead.strip("\n") + "\n", cost, fix, handle)
+    return Category(name, summary, why.strip(), example.strip("\n") + "\n", instead.strip("\n") + "\n", cost, fix, handle, external)
 
 
 CATEGORIES: dict[str, Category] = {
@@ -228,6 +240,7 @@ async def git_head() -> bytes:
 """,
             fix="use asyncio.create_subprocess_exec(...) or offload with await asyncio.to_thread(...)",
             handle=True,
+            external=True,
         ),
         _cat(
             "SLEEP",
@@ -277,6 +290,7 @@ async def fetch(url: str) -> dict:
         return response.json()
 """,
             fix="use an async client (httpx.AsyncClient, aiohttp) or offload with await asyncio.to_thread(...)",
+            external=True,
         ),
         _cat(
             "DNS",
@@ -301,6 +315,7 @@ async def resolve(host: str) -> str:
     return infos[0][4][0]
 """,
             fix="use await loop.getaddrinfo(...)",
+            external=True,
         ),
         _cat(
             "DB",
@@ -407,6 +422,7 @@ async def answer(question: str) -> str:
     return completion.choices[0].message.content
 """,
             fix="use the SDK's async client (AsyncOpenAI, ainvoke, aioboto3, ...) or offload with await asyncio.to_thread(...)",
+            external=True,
         ),
     )
 }

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from loopwarden.catalog.categories import CATEGORIES
+
 if TYPE_CHECKING:
     from loopwarden.static.findings import EntryPoint, Finding
 
-EXTERNAL = {"NETWORK", "DNS", "SUBPROCESS", "SDK"}  # mocked, with a stand-in that still blocks
 _FOLDER = re.compile(r"(^|_)(root|dir|directory|folder|dest)($|_)")
 _PATHY = re.compile(r"(^|_)(path|file|filename|root|dest|dir|directory|folder|src|target)($|_)")
 
@@ -206,7 +207,8 @@ def scaffold(target: Target, style: str) -> str:
         imports.add(f"from {module} import {local[0]}")
         call = f"{local[0]}({_arguments(fn, False, todos)})"
     mocks: list[str] = []
-    if finding.category in EXTERNAL:
+    category = CATEGORIES.get(finding.category)
+    if category is not None and category.external:  # mocked, with a stand-in that still blocks
         imports.add("import time")
         if finding.symbol == "subprocess.run":
             imports.add("import subprocess")
