@@ -295,3 +295,13 @@ def test_external_categories_are_mocked_in_anchors(tmp_path: Path, monkeypatch: 
     category = categories_module.CATEGORIES["SLEEP"]
     monkeypatch.setitem(categories_module.CATEGORIES, "SLEEP", dataclasses.replace(category, external=True))
     assert 'monkeypatch.setattr("time.sleep", _fake_sleep)' in scaffold(target, "asyncio")
+
+
+def test_per_file_defaults_read_only_the_knowledge_file() -> None:
+    """The per-file phase's defaults come from knowledge.toml alone (cheap to parse), and agree
+    with the whole built-in catalogue, which loads that file after blocking.toml."""
+    from loopwarden.catalog import builtin_knowledge
+
+    knowledge = builtin_knowledge()
+    assert not knowledge.sinks and not knowledge.offloads and knowledge.startup.events
+    assert ExtractOptions(**catalogue_knowledge(knowledge)) == ExtractOptions(**catalogue_knowledge(default_catalog()))

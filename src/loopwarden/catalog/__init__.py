@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from loopwarden.catalog.categories import CATEGORIES, COSTS
 
-__all__ = ["Sink", "Offload", "Hook", "Startup", "Iteration", "ThreadRunner", "Catalog", "CatalogError", "Symbolic", "Variant", "load_catalog", "default_catalog", "with_tables"]
+__all__ = ["Sink", "Offload", "Hook", "Startup", "Iteration", "ThreadRunner", "Catalog", "CatalogError", "Symbolic", "Variant", "load_catalog", "default_catalog", "builtin_knowledge", "with_tables"]
 
 
 class CatalogError(ValueError):
@@ -604,32 +604,47 @@ def _parse_hook(hook: dict[str, Any], where: str) -> Hook:
     return Hook(str(hook.get("framework", "user")), base, methods, decorator)
 
 
-def _builtin_table() -> dict[str, Any]:
+def _builtin_table(name: str = "blocking.toml") -> dict[str, Any]:
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
-    resource = resources.files("loopwarden.catalog").joinpath("blocking.toml")
+    resource = resources.files("loopwarden.catalog").joinpath(name)
     try:
         return tomllib.loads(resource.read_text("utf-8"))
     except (OSError, ValueError) as exc:  # ValueError covers TOMLDecodeError
         raise CatalogError(f"{resource}: cannot load the built-in catalogue: {exc}") from None
 
 
+_BUILTIN_FILES = ("blocking.toml", "knowledge.toml")
+
+
+def _builtin_catalog(files: tuple[str, ...] = _BUILTIN_FILES) -> Catalog:
+    catalog = Catalog()
+    for name in files:
+        catalog.extend(_builtin_table(name), f"loopwarden/catalog/{name}")
+    return catalog
+
+
 @lru_cache(maxsize=1)
 def default_catalog() -> Catalog:
     """The built-in catalogue, parsed once per process."""
-    catalog = Catalog()
-    catalog.extend(_builtin_table(), "loopwarden/catalog/blocking.toml")
-    return catalog
+    return _builtin_catalog()
+
+
+@lru_cache(maxsize=1)
+def builtin_knowledge() -> Catalog:
+    """Only the built-in ``knowledge.toml`` tables (start-up registration, common names,
+    iteration helpers, thread runners): what the per-file phase reads, without parsing the
+    whole catalogue."""
+    return _builtin_catalog(("knowledge.toml",))
 
 
 def load_catalog(user_table: Mapping[str, Any] | None = None, origin: str = "pyproject.toml") -> Catalog:
     """The built-in catalogue extended with a user's ``[tool.loopwarden.catalog]`` table."""
     if not user_table:
         return default_catalog()
-    catalog = Catalog()
-    catalog.extend(_builtin_table(), "loopwarden/catalog/blocking.toml")
+    catalog = _builtin_catalog()
     catalog.extend(user_table, f"{origin} [tool.loopwarden.catalog]")
     return catalog
 

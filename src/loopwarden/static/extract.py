@@ -25,7 +25,7 @@ from loopwarden.catalog import (
     Symbolic,
     ThreadRunner,
     Variant,
-    default_catalog,
+    builtin_knowledge,
 )
 from loopwarden.static.refs import (
     AttrRef,
@@ -100,14 +100,14 @@ class ExtractOptions:
     callback_methods: dict[str, int] = field(default_factory=dict)  # loop.call_soon(cb): cb runs here
     watched: frozenset[str] = frozenset()  # last names of calls whose every argument is recorded
     variants: dict[str, tuple[Variant, ...]] = field(default_factory=dict)  # call -> variants of its result
-    # From the catalogue's [startup] and [names] tables (built-in unless given).
-    startup: Startup = field(default_factory=lambda: default_catalog().startup)
-    caching_decorators: frozenset[str] = field(default_factory=lambda: default_catalog().caching_decorators)
-    field_helpers: frozenset[str] = field(default_factory=lambda: default_catalog().field_helpers)
-    iteration: Iteration = field(default_factory=lambda: default_catalog().iteration)
+    # From the catalogue's knowledge.toml tables (built-in unless given: catalogue_knowledge()).
+    startup: Startup = field(default_factory=lambda: builtin_knowledge().startup)
+    caching_decorators: frozenset[str] = field(default_factory=lambda: builtin_knowledge().caching_decorators)
+    field_helpers: frozenset[str] = field(default_factory=lambda: builtin_knowledge().field_helpers)
+    iteration: Iteration = field(default_factory=lambda: builtin_knowledge().iteration)
     # [[thread_runner]]: dotted name or method name -> (position, keyword) of the callable
-    thread_runners: dict[str, tuple[int, str]] = field(default_factory=lambda: _runners(default_catalog().thread_runners, method=False))
-    thread_runner_methods: dict[str, tuple[int, str]] = field(default_factory=lambda: _runners(default_catalog().thread_runners, method=True))
+    thread_runners: dict[str, tuple[int, str]] = field(default_factory=lambda: _runners(builtin_knowledge().thread_runners, method=False))
+    thread_runner_methods: dict[str, tuple[int, str]] = field(default_factory=lambda: _runners(builtin_knowledge().thread_runners, method=True))
 
     @property
     def item_preserving(self) -> dict[str, int]:
