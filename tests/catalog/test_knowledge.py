@@ -139,6 +139,15 @@ def test_startup_and_caching_tables_drive_extraction() -> None:
     nothing = _functions(STARTUP, ExtractOptions(startup=Startup(), caching_decorators=frozenset()))
     assert not any(startup or cached for startup, cached in nothing.values())
 
+
+def test_a_user_catalogue_table_reaches_the_per_file_phase_of_a_scan(tmp_path: Path) -> None:
+    """A project's [tool.loopwarden.catalog] knowledge tables (here a thread runner of its
+    own) are handed to extraction by the scan itself, not only by ExtractOptions(...)."""
+    code = "import time\nfrom myjobs import spawn_worker\n\n\nasync def later():\n    spawn_worker(lambda: time.sleep(1))\n"
+    assert [f.function for f in _scan(tmp_path, code)] == ["later.<lambda>"]  # a lambda handed to an unknown call: assumed run here
+    catalog = load_catalog({"thread_runner": [{"name": "myjobs.spawn_worker", "callable_arg": 0, "keyword": "fn"}]})
+    assert _scan(tmp_path, code, catalog) == []
+
     no_events = _functions(STARTUP, ExtractOptions(startup=dataclasses.replace(default_catalog().startup, events=frozenset())))
     assert no_events["boot"] == (False, False) and no_events["<startup>"] == (False, False)
 

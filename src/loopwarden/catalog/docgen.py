@@ -424,7 +424,7 @@ def render(catalog: Catalog | None = None, raw_patterns: list[dict[str, Any]] | 
         "from (`get`, `close`, `save`, ...: a call on a receiver of unknown type is not matched to the one",
         "project class defining that method) and the decorators that cache a function's result",
         f"({', '.join(_code(n) for n in sorted(catalog.caching_decorators))}).",
-        "`[tool.loopwarden.catalog.names]` adds to `common_methods`.",
+        "A project's `[tool.loopwarden.catalog]` may add to each of these tables (`[names]`, `[types] memory`, `[startup]`, `[iteration]`, `[[thread_runner]]`).",
         "",
         f"`[types] memory` names the {len(catalog.memory_types)} in-memory buffer types "
         f"({', '.join(_code(n) for n in sorted(catalog.memory_types))}): a call given one reads no file.",

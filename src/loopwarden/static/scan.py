@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from loopwarden.catalog import Catalog
 from loopwarden.static.discover import SourceFile, discover_all
-from loopwarden.static.extract import ExtractOptions, extract_module, parse_suppressions
+from loopwarden.static.extract import ExtractOptions, catalogue_knowledge, extract_module, parse_suppressions
 from loopwarden.static.findings import PRIORITY_RANK, Finding, SuppressionNote, build_findings_and_notes
 from loopwarden.static.index import ProgramIndex, prefer_own_root
 from loopwarden.static.newsyntax import downlevel, newer_syntax_hint
@@ -69,6 +69,7 @@ def extract_options(catalog: Catalog) -> ExtractOptions:
         callback_methods={c.method: c.callable_arg for c in catalog.loop_callbacks if c.method},
         watched=catalog.watched_names(),
         variants={symbol: tuple(found) for symbol, found in catalog.variants.items()},
+        **catalogue_knowledge(catalog),  # start-up registration, iteration helpers, thread runners, ...
     )
 
 
