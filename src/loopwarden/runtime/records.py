@@ -11,20 +11,18 @@ from typing import Any
 
 REPORT_SCHEMA = 1
 
-_FIX_HINTS = {
-    "SLEEP": "use `await asyncio.sleep(...)` instead",
-    "SUBPROCESS": "use `await asyncio.create_subprocess_exec(...)`, or offload with `await asyncio.to_thread(...)`",
-    "DNS": "resolve with `await asyncio.get_running_loop().getaddrinfo(...)`",
-    "DB": "use an async driver (e.g. aiosqlite), or offload with `await asyncio.to_thread(...)`",
-    "NETWORK": "use an async client, or offload with `await asyncio.to_thread(...)`",
-    "LOCK_WAIT": "use asyncio primitives (asyncio.Lock/Event/Queue), or offload with `await asyncio.to_thread(...)`",
-    "INPUT": "offload with `await asyncio.to_thread(input, ...)`",
-}
 _DEFAULT_FIX_HINT = "offload with `await asyncio.to_thread(...)`"
 
 
 def fix_hint(category: str | None) -> str:
-    return _FIX_HINTS.get(category or "", _DEFAULT_FIX_HINT)
+    """The category's fix text (the one the scanner prints: catalog/categories.py), else an
+    offload."""
+    from loopwarden.catalog.categories import CATEGORIES
+
+    known = CATEGORIES.get(category or "")
+    if known is not None and known.fix:
+        return known.fix
+    return _DEFAULT_FIX_HINT
 
 
 @dataclass(frozen=True)
