@@ -223,3 +223,40 @@ def test_a_cached_discovery_leaves_the_configuration_resolver_as_a_walk(tmp_path
     shutil.rmtree(cache_dir / "files")  # the per-file entries go: the summaries are made again
     (cache_dir / "program.pickle").unlink()
     assert findings(cache_dir) == expected and len(walks) == 2  # the discovery was the cached one
+
+
+def test_a_configuration_broken_since_is_reported_not_skipped(tmp_path: Path) -> None:
+    from loopwarden.config import ConfigError
+
+    root = _tree(tmp_path)
+    cache_dir = tmp_path / "cache"
+    _discover(root, cache_dir)
+    (root / "pyproject.toml").write_text("[tool.loopwarden\n")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        _discover(root, None)
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        _discover(root, cache_dir)
+
+
+def test_cli_report_after_a_new_module_is_the_uncached_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from loopwarden.cli import main
+
+    monkeypatch.delenv("LOOPWARDEN_NO_CACHE", raising=False)  # tests/conftest.py sets it for the rest
+    monkeypatch.delenv(cache_mod.ENV_CACHE_DIR, raising=False)
+    root = _tree(tmp_path)
+    _write(root / "app" / "api.py", "import time\n\n\nasync def handler():\n    time.sleep(1)\n")
+    _age(tmp_path)
+    monkeypatch.chdir(root)
+
+    def report(*extra: str) -> dict[str, object]:
+        main(["scan", "--format", "json", *extra])
+        return dict(json.loads(capsys.readouterr().out))
+
+    cold, warm = report(), report()
+    assert cold == warm == report("--no-cache") and cold["findings"]
+    assert list((root / ".loopwarden_cache" / "discovery").glob("*.pickle"))
+    _write(root / "app" / "api2" / "routes.py", "import time\n\n\nasync def other():\n    time.sleep(2)\n")
+    after = report()
+    assert after == report("--no-cache") and len(after["findings"]) == len(cold["findings"]) + 1  # type: ignore[arg-type]
