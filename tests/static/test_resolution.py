@@ -50,3 +50,47 @@ def test_super_and_explicit_base_calls() -> None:
     graph = CallGraph(index)
     assert sorted(e.target for e in graph.edges["stores.DiskStore.__init__"]) == ["stores.Store.__init__"]
     assert sorted(e.target for e in graph.edges["stores.CacheStore.__init__"]) == ["stores.Store.__init__"]
+
+
+FACTORY = """\
+import time
+
+
+class Store:
+    def run(self, callback):
+        callback()
+
+    def save(self):
+        time.sleep(1)
+
+
+def build_store():
+    return Store()
+
+
+def make(factory):
+    return factory()
+
+
+def later():
+    pass
+
+
+async def handler():
+    make(build_store).run(later)  # a callback handed to a call whose receiver needs a parameter's value
+    make(build_store).save()
+"""
+
+
+def test_what_binding_arguments_resolved_from_a_parameter_is_not_kept(tmp_path) -> None:
+    """Arguments are bound to parameters by resolving every call that passes a function;
+    while that runs, parameters have no values yet. What those resolutions found without
+    reading a parameter is kept; what read one (``make(build_store)``) is resolved again."""
+    from loopwarden.static.scan import scan
+
+    (tmp_path / "svc.py").write_text(FACTORY, encoding="utf-8")
+    result = scan([str(tmp_path)], load_catalog(), cwd=str(tmp_path), jobs=1)
+    index = ProgramIndex(result.modules, load_catalog())
+    graph = CallGraph(index)
+    assert sorted(e.target for e in graph.edges["svc.handler"]) == ["svc.Store.run", "svc.Store.save", "svc.make", "svc.make"]
+    assert [(f.symbol, f.function) for f in result.findings] == [("time.sleep", "Store.save")]

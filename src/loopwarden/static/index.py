@@ -96,6 +96,8 @@ class ProgramIndex:
                 self.methods_by_name.setdefault(name, []).append(method)
         self.errors: list[Skipped] = []  # internal errors, each costing one class's bases
         self._param_values: dict[tuple[str, int], list[Ref]] | None = None  # built below
+        self._param_reads = 0  # parameters read while they had no values yet
+        self._tainted: set[Ref] | None = None  # while binding: memo entries that depend on such a read
         self.subclasses: dict[str, list[str]] = {}
         for qualname, cls in sorted(self.classes.items()):
             try:
@@ -106,8 +108,14 @@ class ProgramIndex:
             except Exception as exc:  # a bug here costs this class's bases, not the scan
                 path = self.class_module[qualname].path
                 self.errors.append(Skipped(path, internal_error(exc, f"the bases of class {cls.local_name}")))
+        # Nothing resolved before the class tree was complete is kept; of what binding the
+        # arguments resolves, only what read no parameter (those had no values yet).
+        self._memo.clear()
+        self._tainted = set()
         self._param_values = self._bind_function_arguments()
-        self._memo.clear()  # nothing resolved before the class tree and arguments were complete is kept
+        for ref in self._tainted:
+            del self._memo[ref]
+        self._tainted = None
         self.__dict__.pop("_overrides_memo", None)
         self._complete = True  # from here on, class trees are final: mro() and is_protocol() remember
 
@@ -151,6 +159,8 @@ class ProgramIndex:
         if ref is None:
             return None
         if ref in self._memo:
+            if self._tainted is not None and ref in self._tainted:
+                self._param_reads += 1  # what uses it depends on a parameter too
             return self._memo[ref]
         active = self._active.get(ref)
         if active is not None:  # a cycle back to a ref in progress
@@ -165,6 +175,7 @@ class ProgramIndex:
             self._lowest = -1  # cut: nothing on the stack is final
             return None
         outer_lowest, self._lowest = self._lowest, _FINAL
+        reads = self._param_reads
         self._active[ref] = position
         try:
             value = self._resolve(ref)
@@ -184,6 +195,8 @@ class ProgramIndex:
             if lowest == position:
                 self._provisional.clear()  # computed under this head's assumptions
             self._memo[ref] = value
+            if self._tainted is not None and self._param_reads != reads:
+                self._tainted.add(ref)
             lowest = _FINAL
         else:
             self._provisional[ref] = (value, lowest)
@@ -287,6 +300,7 @@ class ProgramIndex:
         """An unannotated parameter: the functions (or classes) that callers pass for it
         (``make(factory=build_store)`` makes ``factory()`` a call to build_store)."""
         if self._param_values is None:
+            self._param_reads += 1
             return None
         values: list[Value] = []
         for ref in self._param_values.get((function, index), ()):
