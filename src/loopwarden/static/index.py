@@ -58,6 +58,7 @@ from loopwarden.static.values import (
 _MAX_DEPTH = 60
 _STDLIB_MODULES = frozenset(sys.stdlib_module_names) | frozenset(sys.builtin_module_names)
 _MAX_ROUNDS = 4  # re-resolutions of a cycle's head before its value is taken as it is
+_UNKNOWN = object()  # not in the memo (None is a value there)
 _FINAL = 1 << 30  # "depends on no ref in progress"
 _PROTOCOL_BASES = ("typing.Protocol", "typing_extensions.Protocol", "abc.ABC")
 _TYPED = (InstValue, ExtInstValue, FuncValue, ClassValue, StrValue, StrPartValue)
@@ -158,10 +159,11 @@ class ProgramIndex:
         kept until the outermost resolution ends."""
         if ref is None:
             return None
-        if ref in self._memo:
+        known = self._memo.get(ref, _UNKNOWN)
+        if known is not _UNKNOWN:
             if self._tainted is not None and ref in self._tainted:
                 self._param_reads += 1  # what uses it depends on a parameter too
-            return self._memo[ref]
+            return known  # type: ignore[return-value]
         active = self._active.get(ref)
         if active is not None:  # a cycle back to a ref in progress
             self._lowest = min(self._lowest, active)
