@@ -260,3 +260,20 @@ def test_cli_report_after_a_new_module_is_the_uncached_one(tmp_path: Path, monke
     _write(root / "app" / "api2" / "routes.py", "import time\n\n\nasync def other():\n    time.sleep(2)\n")
     after = report()
     assert after == report("--no-cache") and len(after["findings"]) == len(cold["findings"]) + 1  # type: ignore[arg-type]
+
+
+def test_only_the_newest_entries_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(discover_mod, "_CACHE_ENTRIES", 2)
+    root = _tree(tmp_path)
+    cache_dir = tmp_path / "cache"
+    written: list[str] = []
+    for second, excludes in enumerate((["a"], ["b"], ["c"])):
+        before = {p.name for p in (cache_dir / "discovery").glob("*.pickle")}
+        _discover(root, cache_dir, excludes=excludes)
+        (new,) = {p.name for p in (cache_dir / "discovery").glob("*.pickle")} - before
+        os.utime(cache_dir / "discovery" / new, ns=(OLD[0] + second * 10**9,) * 2)  # a distinct age each
+        written.append(new)
+    kept = {p.name for p in (cache_dir / "discovery").glob("*.pickle")}
+    assert kept == set(written[1:])  # the oldest went
+    _discover(root, cache_dir, excludes=["c"])  # the newest is still there: reused, nothing removed
+    assert {p.name for p in (cache_dir / "discovery").glob("*.pickle")} == kept

@@ -294,6 +294,17 @@ def store_sealed(directory: Path, relative: str, value: object) -> None:
         pass
 
 
+def keep_newest(directory: Path, keep: int) -> None:
+    """Remove all but the ``keep`` most recently written ``*.pickle`` entries of ``directory``
+    (entries keyed by arguments, such as discovery's, would otherwise pile up)."""
+    try:
+        entries = sorted(((entry.stat().st_mtime_ns, entry) for entry in directory.glob("*.pickle")), reverse=True)
+        for _, entry in entries[keep:]:
+            entry.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 class CacheUnavailable(Exception):
     """The cache cannot be used this run (one warning line; the scan goes on without it)."""
 

@@ -315,6 +315,7 @@ def _discover(
 # A directory modified this close to the walk (or later) is not trusted to stay as listed.
 _RACY_NS = 2_000_000_000
 _CACHE_SUBDIR = "discovery"
+_CACHE_ENTRIES = 16  # sets of arguments remembered (each --diff checkout is one more)
 
 
 def _dir_signature(path: str) -> tuple[int, ...] | None:
@@ -439,6 +440,7 @@ def _discover_cached(
     found = _discover(paths, excludes, respect_gitignore, cwd, anchored_excludes, configs, trace)
     if trace.reusable(found):
         cache.store_sealed(cache_dir, entry, _Recorded(key, trace, found))
+        cache.keep_newest(cache_dir / _CACHE_SUBDIR, _CACHE_ENTRIES)
     return found
 
 
