@@ -291,7 +291,8 @@ class ModuleExtractor:
                 return self.expand(bound, depth + 1)
             return ref
         if isinstance(ref, AttrRef):
-            return AttrRef(self.expand(ref.base, depth + 1), ref.attr)
+            base = self.expand(ref.base, depth + 1)
+            return ref if base is ref.base else AttrRef(base, ref.attr)
         return ref
 
     # -- pre-binding: names usable before their definition line -----------------------
