@@ -192,3 +192,104 @@ def build_catalogue_libs(root: Path) -> tuple[Path, Path]:
     project.mkdir()
     (project / "app.py").write_text(CAT_APP, encoding="utf-8")
     return site, project
+
+
+ASYNC_SDK = '''\
+import asyncio
+import time
+
+import requests
+
+
+def _read_token(path):
+    with open(path) as fh:
+        return fh.read()
+
+
+class Client:
+    async def fetch_status(self):
+        return requests.get("http://localhost/status").json()
+
+    async def refresh(self):
+        return await self._load()
+
+    async def _load(self):
+        await asyncio.sleep(0)
+        return await self._token()
+
+    async def _token(self):
+        return _read_token("/etc/token")
+
+    async def fetch_offloaded(self):
+        return await asyncio.to_thread(requests.get, "http://localhost/status")
+
+    async def token_in_executor(self):
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, _read_token, "/etc/token")
+
+    async def never_awaited(self):
+        time.sleep(1)
+
+    async def awaits_never_awaited(self):
+        await self.never_awaited()
+
+    def run_sync(self):
+        return asyncio.run(self.fetch_status())
+
+    def poll(self):
+        return self._poll()
+
+    async def _poll(self):
+        time.sleep(0.5)
+'''
+
+ASYNC_APP = '''\
+import asyncio
+
+from async_sdk import Client
+
+client = Client()
+
+
+async def status():
+    return await client.fetch_status()
+
+
+async def deep():
+    return await client.refresh()
+
+
+async def offloaded():
+    return await client.fetch_offloaded()
+
+
+async def executor():
+    return await client.token_in_executor()
+
+
+async def in_thread():
+    return await asyncio.to_thread(client.run_sync)
+
+
+async def coroutine_from_a_sync_method():
+    return await client.poll()
+
+
+async def background():
+    asyncio.get_running_loop().create_task(client.fetch_status())
+
+
+async def own_code():
+    return await deep()
+'''
+
+
+def build_async_sdk(root: Path) -> tuple[Path, Path]:
+    """A library whose async methods block (directly, two awaits deep, through a sync method
+    returning a coroutine), offload, or are awaited by nothing in the project."""
+    site = root / "site-packages"
+    dist(site, "async_sdk", "async-sdk", "1.0", {"__init__.py": "from .client import Client\n", "client.py": ASYNC_SDK})
+    project = root / "project"
+    project.mkdir()
+    (project / "routes.py").write_text(ASYNC_APP, encoding="utf-8")
+    return site, project

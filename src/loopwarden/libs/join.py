@@ -5,6 +5,11 @@ function returns, a project class deriving from a library one). Then:
 
 - no library function is a root: its ``async def``s, hooks and module bodies start nothing
   (a blocking call that only library code reaches is not reported);
+- a call that makes a coroutine of a library ``async def`` (``await client.fetch()``, also
+  ``create_task(client.poll())``) counts as a call edge: the coroutine runs on the loop of
+  the code that made it. So a library ``async def`` that blocks is reported when project code
+  awaits it, also through other library ``async def``s; one that nothing in the project
+  reaches, or that only offloaded code reaches, stays silent (offloaded calls make no edge);
 - a blocking call inside a library that project code reaches is reported *at the project's
   call into the library* (its path, line and function), with the chain going on into the
   library (``Finding.library`` names the distribution and the library function entered);
@@ -46,6 +51,25 @@ class LibraryGraph(CallGraph):
 
     def hook_roots(self) -> list[Root]:
         return [r for r in super().hook_roots() if r.function not in self.library_functions]
+
+    def callers(self) -> dict[str, list[tuple[str, int, bool]]]:
+        """The sync call edges reversed, plus the calls making a coroutine of a library
+        ``async def``: a project async def is a root of its own, a library one runs where
+        the coroutine is awaited, so the search backwards from a blocking call inside it goes
+        on to whoever made the coroutine (and stops at a project root, as for sync calls)."""
+        if self._callers is None:
+            callers = super().callers()
+            own = self.library_functions
+            touched: set[str] = set()
+            for caller, edges in self.async_edges.items():
+                for edge in edges:
+                    if edge.target in own:
+                        callers.setdefault(edge.target, []).append((caller, edge.line, edge.inferred))
+                        touched.add(edge.target)
+            for target in touched:
+                callers[target] = sorted(set(callers[target]), key=lambda c: (c[2], c[0], c[1]))
+        assert self._callers is not None
+        return self._callers
 
 
 def restrict_entries(entries: EntryPoints, library_functions: frozenset[str]) -> None:
@@ -178,12 +202,39 @@ class Reanchor:
         others = f"; {total - 1} more entry point(s) reach it" if total > 1 else ""
         entry = f" (entry point: {best.label})"
         if best.exposure == ASYNC_REACHABLE:
+            coroutine = self._coroutine(best)
+            if coroutine is not None:
+                callee = f"async {self._name(entered)}, which" if coroutine == entered else f"{self._name(entered)}, whose coroutine (async {self._name(coroutine)})"
+                return f"{what} runs on the event loop {inside}: {self._name(caller)} calls {callee} blocks without offloading{entry}{others}"
             return f"{what} runs on the event loop {inside}: {self._name(caller)} calls {self._name(entered)} without offloading{entry}{others}"
         return f"{what} runs {inside}, called by {self._name(caller)}: {origin.reason}"
+
+    def _coroutine(self, point: EntryPoint) -> str | None:
+        """The first library ``async def`` on the chain after the project's call into the
+        library: the blocking call runs in a coroutine the project's code awaits."""
+        anchor = self._anchor(point)
+        for step in point.chain[anchor + 1 :] if anchor is not None else ():
+            fn = self.index.functions.get(step.function)
+            if fn is not None and fn.is_async:
+                return step.function
+        return None
 
     def _fix(self, best: EntryPoint, origin: Finding) -> str:
         if best.exposure != ASYNC_REACHABLE:
             return origin.fix
+        if self._coroutine(best) is not None:
+            anchor = self._anchor(best)
+            entered = best.chain[(anchor or 0) + 1]
+            fn = self.index.functions[entered.function]
+            local = fn.local_name
+            distribution = self.labels.get(entered.path, ("the library", ""))[0]
+            what = f"{local} blocks the loop although it is async" if fn.is_async else f"the coroutine {local} returns blocks the loop"
+            return (
+                f"{what}: to_thread cannot offload a coroutine; at "
+                f"{best.offload_path}:{best.offload_line}, run it on a worker thread's own loop "
+                f"(await asyncio.to_thread(asyncio.run, {local}(...))) if it holds no loop-bound state, "
+                f"else use a non-blocking alternative or report it to {distribution}"
+            )
         chain = best.chain
         position = next((i for i, s in enumerate(chain) if s.function == best.offload_function), 0)
         helper = chain[min(position + 1, len(chain) - 1)].function
