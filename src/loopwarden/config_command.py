@@ -30,6 +30,13 @@ _SETTINGS = (
     ("select", "select"),
     ("ignore", "ignore"),
     ("skipped-ok", "skipped_ok"),
+    ("follow-libs", "follow_libs"),
+)
+# Per-project paths, shown when set (their default is computed, not a value).
+_PATHS = (
+    ("baseline", "baseline"),
+    ("cache-dir", "cache_dir"),
+    ("libs-cache-dir", "libs_cache_dir"),
 )
 
 
@@ -57,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     print("[tool.loopwarden]")
     width = max(len(name) for name, _ in _SETTINGS) + 3
     rows = [(f"{name} = {json.dumps(getattr(config, attr))}", attr) for name, attr in _SETTINGS]
+    rows += [(f"{name} = {json.dumps(getattr(config, attr))}", attr) for name, attr in _PATHS if getattr(config, attr) is not None]
     column = max(len(text) for text, _ in rows) + 2
     for text, attr in rows:
         origin = source if attr in config.explicit else "default"

@@ -241,14 +241,35 @@ class Client:
 
     async def _poll(self):
         time.sleep(0.5)
+
+
+class BaseStore:
+    def load(self, key):
+        return self.read(key)
+
+    def read(self, key):
+        raise KeyError(key)
+
+
+class FileStore(BaseStore):
+    def read(self, key):
+        with open(key) as fh:
+            return fh.read()
+
+
+class MemoryStore(BaseStore):
+    def read(self, key):
+        return {}[key]
 '''
 
 ASYNC_APP = '''\
 import asyncio
 
 from async_sdk import Client
+from async_sdk.client import FileStore
 
 client = Client()
+store = FileStore()
 
 
 async def status():
@@ -281,6 +302,10 @@ async def background():
 
 async def own_code():
     return await deep()
+
+
+async def stored(key):
+    return store.load(key)
 '''
 
 

@@ -196,3 +196,14 @@ def test_no_cache_leaves_the_library_cache_alone(tree, capsys, tmp_path):
         main(["scan", ".", "--follow-libs", "--no-cache", "--format", "json"])
         assert json.loads(capsys.readouterr().out)["summary"]["libraries"]["analysed"] == 6
     assert not (tmp_path / "libs-cache").exists()
+
+
+def test_config_command_shows_follow_libs(tree, capsys):
+    _, project = tree
+    assert main(["config", "."]) == 0
+    assert "follow-libs = false       # default" in capsys.readouterr().out.splitlines()
+    (project / "pyproject.toml").write_text('[tool.loopwarden]\nfollow-libs = true\nlibs-cache-dir = "../libs"\n', encoding="utf-8")
+    assert main(["config", "."]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("follow-libs = true ") and line.endswith("# pyproject.toml") for line in lines)
+    assert any(line.startswith("libs-cache-dir = ") and line.endswith("# pyproject.toml") for line in lines)

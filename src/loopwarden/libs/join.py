@@ -33,8 +33,10 @@ from loopwarden.static.findings import (
     short_symbol,
 )
 from loopwarden.static.index import ProgramIndex
-from loopwarden.static.reach import ASYNC_REACHABLE, CallGraph, Root
-from loopwarden.static.summary import CALL
+from loopwarden.static.reach import ASYNC_REACHABLE, CallGraph, Edge, Root, SinkHit
+from loopwarden.static.refs import AttrRef, SelfRef
+from loopwarden.static.summary import CALL, FunctionSummary
+from loopwarden.static.values import FuncValue
 
 
 class LibraryGraph(CallGraph):
@@ -51,6 +53,32 @@ class LibraryGraph(CallGraph):
 
     def hook_roots(self) -> list[Root]:
         return [r for r in super().hook_roots() if r.function not in self.library_functions]
+
+    def _analyze(self, fn: FunctionSummary) -> tuple[list[Edge], list[SinkHit]]:
+        edges, sinks = super()._analyze(fn)
+        if fn.class_qualname is not None and fn.qualname in self.library_functions:
+            edges += self._self_overrides(fn)
+        return edges, sinks
+
+    def _self_overrides(self, fn: FunctionSummary) -> list[Edge]:
+        """``self.get_source()`` in a library base class whose own ``get_source`` has a body
+        (jinja2's ``BaseLoader.load``): ``self`` may be any subclass, so the overrides in the
+        caller's subclasses may run instead. Inferred edges, and only from library code: the
+        project's own calls keep their dispatch (a method with a body runs as found)."""
+        caller = fn.class_qualname
+        found: list[Edge] = []
+        for site in fn.calls:
+            ref = site.ref
+            if site.kind != CALL or site.offloaded or not isinstance(ref, AttrRef) or not isinstance(ref.base, SelfRef):
+                continue
+            value = self.index.resolve(ref)
+            if not isinstance(value, FuncValue) or self.index.is_abstract_method(value.qualname):
+                continue  # abstract methods already reach their overrides
+            for override in self._sync_overrides(value.qualname):
+                owner = self.index.functions[override].class_qualname
+                if owner is not None and (owner == caller or caller in self.ancestors(owner)):
+                    found.append(Edge(override, site.line, inferred=True))
+        return found
 
     def callers(self) -> dict[str, list[tuple[str, int, bool]]]:
         """The sync call edges reversed, plus the calls making a coroutine of a library
