@@ -14,6 +14,7 @@ import re
 import tokenize
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from loopwarden.catalog import (
@@ -109,12 +110,9 @@ class ExtractOptions:
     thread_runners: dict[str, tuple[int, str]] = field(default_factory=lambda: _runners(builtin_knowledge().thread_runners, method=False))
     thread_runner_methods: dict[str, tuple[int, str]] = field(default_factory=lambda: _runners(builtin_knowledge().thread_runners, method=True))
 
-    @property
+    @cached_property
     def item_preserving(self) -> dict[str, int]:
-        found: dict[str, int] | None = self.__dict__.get("_item_preserving")
-        if found is None:
-            found = self.__dict__["_item_preserving"] = dict(self.iteration.item_preserving)
-        return found
+        return dict(self.iteration.item_preserving)
 
 
 def catalogue_knowledge(catalog: Catalog) -> dict[str, Any]:
