@@ -222,16 +222,13 @@ def _after_file() -> None:
 @contextmanager
 def _collector_spared() -> Iterator[None]:
     global _sparing
-    was_enabled, was_sparing = gc.isenabled(), _sparing
-    _sparing = True
+    was_sparing, _sparing = _sparing, True
     try:
         yield
     finally:
         _sparing = was_sparing
         if not was_sparing:
             gc.unfreeze()
-            if was_enabled:
-                gc.enable()
 
 
 @contextmanager
